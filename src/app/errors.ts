@@ -1,0 +1,104 @@
+/**
+ * The error classes of the framework. Each has a stable `code` for logs and tests and the
+ * HTTP status that a request failing with it receives.
+ */
+export abstract class ChirpError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+}
+
+/** Options of {@link HTTPError}. */
+export interface HTTPErrorOptions {
+  /** Extra response headers, for example `Allow` on 405 or `Retry-After` on 429. */
+  headers?: Readonly<Record<string, string>>;
+  /** The underlying error, kept for logs. */
+  cause?: unknown;
+}
+
+/**
+ * An error that becomes an HTTP error response with `status`. The `detail` is shown to the
+ * client, so it must never carry secrets or internal state.
+ */
+export class HTTPError extends ChirpError {
+  readonly code = "CHIRP_HTTP_ERROR";
+  readonly status: number;
+  readonly detail: string;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(status: number, detail?: string, options: HTTPErrorOptions = {}) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new RangeError(`HTTPError status must be an integer from 400 to 599, got ${String(status)}`);
+    }
+    const text = detail ?? statusText(status);
+    super(text, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "HTTPError";
+    this.status = status;
+    this.detail = text;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/**
+ * A mistake in how the application is set up: a bad option, a missing secret, middleware
+ * in the wrong order. Raised at start-up with a message that names the option and the fix.
+ */
+export class ConfigurationError extends ChirpError {
+  readonly code = "CHIRP_CONFIGURATION";
+  readonly status = 500;
+
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
+
+/** A header name or value that would break the response framing (CR, LF, NUL, bad token). */
+export class InvalidHeaderError extends ChirpError {
+  readonly code = "CHIRP_INVALID_HEADER";
+  readonly status = 500;
+
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidHeaderError";
+  }
+}
+
+/** A cookie that cannot be serialised safely, or breaks the `__Host-`/`__Secure-` prefix rules. */
+export class InvalidCookieError extends ChirpError {
+  readonly code = "CHIRP_INVALID_COOKIE";
+  readonly status = 500;
+
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidCookieError";
+  }
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  415: "Unsupported Media Type",
+  418: "I'm a Teapot",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** Returns the reason phrase of an HTTP status, or "Error" for one not in the table. */
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? "Error";
+}

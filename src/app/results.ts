@@ -1,0 +1,52 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { Redirect } from "../http/redirect.js";
+import type { Request } from "../http/request.js";
+import { HTML_HEADERS, JSON_HEADERS, Response } from "../http/response.js";
+import type { TemplateEngine } from "../templating/engine.js";
+import { Fragment, Template } from "../templating/results.js";
+import type { Result } from "./types.js";
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return `an instance of ${value.constructor?.name ?? "a class"}`;
+  return typeof value;
+}
+
+function isPlainData(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+}
+
+function fromWebResponse(result: globalThis.Response): Response {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of result.headers) {
+    if (name !== "set-cookie") headers[name] = value;
+  }
+  const body = result.body === null ? null : Readable.fromWeb(result.body as WebReadableStream<Uint8Array>);
+  // The WHATWG Headers class has already rejected invalid names and values.
+  return Response.trusted(result.status, headers, body, result.headers.getSetCookie());
+}
+
+/** Converts a handler's return value into a response. Throws TypeError for anything else. */
+export function toResponse(result: Result, req: Request, templates: () => TemplateEngine): Response {
+  if (typeof result === "string") return Response.trusted(200, HTML_HEADERS, result);
+  if (typeof result === "object" && result !== null) {
+    if (result instanceof Response) return result;
+    if (result instanceof Template) {
+      return Response.trusted(result.status, HTML_HEADERS, templates().render(result.name, result.context, req));
+    }
+    if (result instanceof Fragment) {
+      const html = templates().renderBlock(result.name, result.block, result.context, req);
+      return Response.trusted(result.status, HTML_HEADERS, html);
+    }
+    if (result instanceof Redirect) return Response.trusted(result.status, { location: result.url }, null);
+    if (result instanceof globalThis.Response) return fromWebResponse(result);
+    if (isPlainData(result)) return Response.trusted(200, JSON_HEADERS, JSON.stringify(result));
+  }
+  throw new TypeError(
+    `Handler for ${req.method} ${req.route ?? req.path} returned ${describe(result)}; ` +
+      "return a string, a plain object or array, Template, Fragment, Redirect or Response",
+  );
+}

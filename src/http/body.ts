@@ -1,0 +1,65 @@
+import type { Readable } from "node:stream";
+import { HTTPError } from "../app/errors.js";
+
+/**
+ * Builds the 413 error. `Connection: close` makes Node close the socket after the response,
+ * so an unread remainder of the body is never parsed as the next request.
+ */
+export function tooLarge(detail: string): HTTPError {
+  return new HTTPError(413, detail, { headers: { connection: "close" } });
+}
+
+/** Returns the media type of a Content-Type header in lower case, without parameters. */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return "";
+  const semicolon = contentType.indexOf(";");
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/** Throws 413 when a declared Content-Length already exceeds `limit`, before reading a byte. */
+export function checkContentLength(header: string | undefined, limit: number): void {
+  if (header === undefined) return;
+  const length = Number(header);
+  if (!Number.isSafeInteger(length) || length < 0) throw new HTTPError(400, "Invalid Content-Length header");
+  if (length > limit) throw tooLarge(`Request body is larger than ${String(limit)} bytes`);
+}
+
+/**
+ * Reads a whole body into memory, stopping with 413 as soon as it passes `limit` bytes. After
+ * that the rest of the stream is discarded, not buffered.
+ */
+export function readBody(stream: Readable | null, limit: number): Promise<Buffer> {
+  if (stream === null) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+
+    function cleanup(): void {
+      stream?.off("data", onData);
+      stream?.off("end", onEnd);
+      stream?.off("error", onError);
+    }
+    function onData(chunk: Buffer): void {
+      received += chunk.length;
+      if (received > limit) {
+        cleanup();
+        stream?.resume();
+        reject(tooLarge(`Request body is larger than ${String(limit)} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    }
+    function onEnd(): void {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
+    }
+    function onError(error: Error): void {
+      cleanup();
+      reject(new HTTPError(400, "Request body could not be read", { cause: error }));
+    }
+
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+  });
+}

@@ -1,0 +1,246 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+import secureJson from "secure-json-parse";
+import { ConfigurationError, HTTPError } from "../app/errors.js";
+import type { Logger } from "../app/logger.js";
+import { checkContentLength, mediaType, readBody } from "./body.js";
+import { resolveClientAddress, type TrustFunction } from "./client-address.js";
+import { parseCookieHeader, type Cookies } from "./cookies.js";
+import { Form, parseMultipart, parseUrlencoded } from "./form.js";
+import type { BodyLimits } from "./limits.js";
+
+/** What a server adapter hands to the app: the parts of an HTTP request the framework reads. */
+export interface RawRequest {
+  method: string;
+  /** The request target as received: origin form (`/path?query`) or absolute form. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Readable | null;
+  remoteAddress: string | undefined;
+  /** True when the connection itself is TLS. */
+  encrypted: boolean;
+}
+
+/** Settings of the app that every request reads; built once at start-up. */
+export interface RequestSettings {
+  readonly limits: Readonly<BodyLimits>;
+  readonly trust: TrustFunction | null;
+  readonly logger: Logger;
+}
+
+/**
+ * The request target split into a raw path and a query string. Throws 400 for a target that
+ * is neither origin form nor absolute form.
+ */
+export function splitTarget(url: string): { rawPath: string; search: string } {
+  let target = url;
+  if (!target.startsWith("/")) {
+    // Absolute form (RFC 9112 section 3.2.2) is what a client sends through a forward proxy.
+    let parsed: URL;
+    try {
+      parsed = new URL(target);
+    } catch {
+      throw new HTTPError(400, "Invalid request target");
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new HTTPError(400, "Invalid request target");
+    target = parsed.pathname + parsed.search;
+  }
+  const question = target.indexOf("?");
+  return question === -1
+    ? { rawPath: target, search: "" }
+    : { rawPath: target.slice(0, question), search: target.slice(question + 1) };
+}
+
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
+
+/**
+ * Decodes a raw path for `req.path`: percent-decoded, repeated slashes collapsed. Throws 400
+ * for invalid percent-encoding or a control character, such as an encoded NUL or newline.
+ */
+export function decodePath(rawPath: string): string {
+  let path: string;
+  try {
+    path = rawPath.includes("%") ? decodeURIComponent(rawPath) : rawPath;
+  } catch {
+    throw new HTTPError(400, "Invalid percent-encoding in the request path");
+  }
+  if (CONTROL_CHARACTER.test(path)) throw new HTTPError(400, "Control characters are not allowed in the request path");
+  return path.includes("//") ? path.replace(/\/{2,}/g, "/") : path;
+}
+
+/** An incoming HTTP request as handlers and middleware see it. */
+export class Request {
+  /** Upper-case method, as sent. */
+  readonly method: string;
+  /** The request target as received, path and query string. */
+  readonly url: string;
+  /** Percent-decoded path with repeated slashes collapsed. */
+  readonly path: string;
+  /** Request headers by lower-case name. */
+  readonly headers: IncomingHttpHeaders;
+  /** The matched route pattern, such as `/notes/:id`, or null when no route matched. */
+  route: string | null = null;
+  /** Path parameters of the matched route, percent-decoded. */
+  params: Readonly<Record<string, string>> = {};
+  /** Per-request values for the application's own middleware. */
+  readonly state: Record<string, unknown> = {};
+  /** The app's diagnostics logger. */
+  readonly logger: Logger;
+
+  /** Set by CSRFMiddleware: a masked token for the current session. */
+  csrfToken: string | undefined = undefined;
+  /** Set by SecurityHeadersMiddleware with `cspNonce: true`: the nonce of this response. */
+  cspNonce: string | undefined = undefined;
+
+  #raw: RawRequest;
+  #settings: RequestSettings;
+  #search: string;
+  #query: URLSearchParams | undefined;
+  #cookies: Cookies | undefined;
+  #ip: string | undefined;
+  #bytes: Promise<Buffer> | undefined;
+  #form: Promise<Form> | undefined;
+  #json: Promise<unknown> | undefined;
+  #session: unknown;
+  #user: unknown;
+
+  constructor(raw: RawRequest, settings: RequestSettings, rawPath: string, search: string) {
+    this.method = raw.method;
+    this.url = raw.url;
+    this.path = decodePath(rawPath);
+    this.headers = raw.headers;
+    this.logger = settings.logger;
+    this.#raw = raw;
+    this.#settings = settings;
+    this.#search = search;
+  }
+
+  /** Query string parameters. */
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.#search);
+    return this.#query;
+  }
+
+  /** Cookies by name in a null-prototype record; the first of duplicate names wins. */
+  get cookies(): Cookies {
+    this.#cookies ??= parseCookieHeader(this.headers.cookie);
+    return this.#cookies;
+  }
+
+  /**
+   * The client address: the socket peer, or the address a trusted proxy reports when the
+   * app's `trustProxy` option allows it. IPv4-mapped IPv6 addresses are returned as IPv4.
+   */
+  get ip(): string {
+    this.#ip ??= resolveClientAddress(this.#raw.remoteAddress, this.headers["x-forwarded-for"], this.#settings.trust);
+    return this.#ip;
+  }
+
+  /** True for TLS, or when a trusted proxy reports `X-Forwarded-Proto: https`. */
+  get isSecure(): boolean {
+    if (this.#raw.encrypted) return true;
+    const trust = this.#settings.trust;
+    if (trust === null || !trust(this.#raw.remoteAddress ?? "", 0)) return false;
+    const proto = this.headers["x-forwarded-proto"];
+    if (typeof proto !== "string") return false;
+    // The left-most value is the protocol the first proxy saw from the client.
+    const first = proto.split(",", 1)[0] ?? "";
+    return first.trim().toLowerCase() === "https";
+  }
+
+  /** True for requests that htmx sent (`HX-Request: true`). */
+  get isHtmx(): boolean {
+    return this.headers["hx-request"] === "true";
+  }
+
+  /** The session of SessionMiddleware; throws when it is not installed. */
+  get session(): unknown {
+    if (this.#session === undefined) {
+      throw new ConfigurationError("req.session needs SessionMiddleware: add it with app.addMiddleware()");
+    }
+    return this.#session;
+  }
+
+  set session(session: unknown) {
+    this.#session = session;
+  }
+
+  /** The user that AuthMiddleware loaded; throws when it is not installed. */
+  get user(): unknown {
+    if (this.#user === undefined) {
+      throw new ConfigurationError("req.user needs AuthMiddleware: add it with app.addMiddleware()");
+    }
+    return this.#user;
+  }
+
+  set user(user: unknown) {
+    this.#user = user;
+  }
+
+  /** The raw body, at most `limits.bodyBytes` long (413 beyond). Read once and cached. */
+  bytes(): Promise<Buffer> {
+    if (this.#bytes === undefined) {
+      const limit = this.#settings.limits.bodyBytes;
+      try {
+        checkContentLength(this.headers["content-length"], limit);
+        this.#bytes = readBody(this.#raw.body, limit);
+      } catch (error) {
+        this.#bytes = Promise.reject(error as Error);
+      }
+    }
+    return this.#bytes;
+  }
+
+  /** The body decoded as UTF-8. */
+  async text(): Promise<string> {
+    return (await this.bytes()).toString("utf8");
+  }
+
+  /**
+   * The body parsed as JSON. Requires a JSON Content-Type (415 otherwise); invalid JSON and
+   * objects with `__proto__` or `constructor.prototype` keys give 400.
+   */
+  json(): Promise<unknown> {
+    this.#json ??= this.#parseJson();
+    return this.#json;
+  }
+
+  /**
+   * The body parsed as an urlencoded or multipart form; other types give 415. Parsed once:
+   * middleware and the handler share the same result.
+   */
+  form(): Promise<Form> {
+    this.#form ??= this.#parseForm();
+    return this.#form;
+  }
+
+  async #parseJson(): Promise<unknown> {
+    const type = mediaType(this.headers["content-type"]);
+    if (type !== "application/json" && !type.endsWith("+json")) {
+      throw new HTTPError(415, "Expected a JSON body (Content-Type: application/json)");
+    }
+    const text = await this.text();
+    try {
+      return secureJson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
+    } catch (error) {
+      throw new HTTPError(400, "Invalid JSON body", { cause: error });
+    }
+  }
+
+  async #parseForm(): Promise<Form> {
+    const contentType = this.headers["content-type"];
+    const type = mediaType(contentType);
+    if (type === "application/x-www-form-urlencoded") {
+      return parseUrlencoded(await this.bytes(), this.#settings.limits);
+    }
+    if (type === "multipart/form-data") {
+      if (this.#bytes !== undefined) throw new HTTPError(400, "The body was already read as raw bytes");
+      const limits = this.#settings.limits;
+      checkContentLength(this.headers["content-length"], limits.multipartBytes);
+      this.#bytes = Promise.reject(new HTTPError(400, "The body was already read as a multipart form"));
+      this.#bytes.catch(() => undefined);
+      return parseMultipart(this.#raw.body, contentType as string, limits);
+    }
+    throw new HTTPError(415, "Expected a form body (urlencoded or multipart/form-data)");
+  }
+}

@@ -1,0 +1,1 @@
+export type { Middleware, MiddlewareFunction, MiddlewareObject, Next } from "../app/types.js";

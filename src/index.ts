@@ -5,7 +5,15 @@ export { ChirpError, ConfigurationError, HTTPError, InvalidCookieError, InvalidH
 export type { HTTPErrorOptions } from "./app/errors.js";
 export type { Logger } from "./app/logger.js";
 export type { ListenOptions, RequestListener } from "./app/server.js";
-export type { Handler, Middleware, MiddlewareFunction, MiddlewareObject, Next, Result, RouteOptions } from "./app/types.js";
+export type {
+  Handler,
+  Middleware,
+  MiddlewareFunction,
+  MiddlewareObject,
+  Next,
+  Result,
+  RouteOptions,
+} from "./app/types.js";
 export type { TrustProxy } from "./http/client-address.js";
 export type { CookieOptions, Cookies } from "./http/cookies.js";
 export { Form } from "./http/form.js";

@@ -123,8 +123,12 @@ export class App {
   /** Adds middleware; the first added runs first and sees the response last. */
   addMiddleware(middleware: Middleware): this {
     this.#assertConfigurable("addMiddleware");
-    if (typeof middleware !== "function" && typeof middleware?.handle !== "function") {
-      throw new ConfigurationError("addMiddleware expects a function (req, next) or an object with a handle(req, next) method");
+    // Checked at run time too, for JavaScript callers without the types.
+    const candidate = middleware as Partial<MiddlewareObject> | null;
+    if (typeof candidate !== "function" && typeof candidate?.handle !== "function") {
+      throw new ConfigurationError(
+        "addMiddleware expects a function (req, next) or an object with a handle(req, next) method",
+      );
     }
     this.#middleware.push(middleware);
     return this;
@@ -174,7 +178,8 @@ export class App {
       typeof middleware === "function" ? middleware : (req: Request, next: Next) => middleware.handle(req, next),
     );
     const finalizers = this.#middleware.filter(
-      (middleware): middleware is MiddlewareObject => typeof middleware !== "function" && middleware.finalizeResponse !== undefined,
+      (middleware): middleware is MiddlewareObject =>
+        typeof middleware !== "function" && middleware.finalizeResponse !== undefined,
     );
     this.#finalizers = finalizers.length === 0 ? null : finalizers;
     this.#ready = true;
@@ -206,7 +211,9 @@ export class App {
     } catch (error) {
       // The target or path itself is invalid: answer without running handlers, through middleware.
       req = new Request(raw, this.#settings, "/", "");
-      endpoint = () => Promise.reject(error as Error);
+      endpoint = function rejectInvalidTarget() {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      };
     }
 
     const response = this.#layers.length === 0 ? this.#runEndpoint(endpoint, req) : this.#runLayer(0, req, endpoint);
@@ -237,7 +244,9 @@ export class App {
 
   #assertConfigurable(method: string): void {
     if (this.#ready) {
-      throw new ConfigurationError(`${method}() was called after the app started; configure routes and middleware before listen()`);
+      throw new ConfigurationError(
+        `${method}() was called after the app started; configure routes and middleware before listen()`,
+      );
     }
   }
 
@@ -268,7 +277,8 @@ export class App {
 
   #callHandler(handler: Handler, req: Request): Promise<Response> {
     const result = handler(req);
-    if (isThenable(result)) return Promise.resolve(result).then((value) => toResponse(value, req, () => this.templates));
+    if (isThenable(result))
+      return Promise.resolve(result).then((value) => toResponse(value, req, () => this.templates));
     return Promise.resolve(toResponse(result, req, () => this.templates));
   }
 
@@ -302,7 +312,10 @@ export class App {
   #checkMiddlewareResult(response: unknown, index: number, req: Request): Response {
     if (response instanceof Response) return response;
     const name = middlewareName(this.#middleware[index] as Middleware) || "anonymous middleware";
-    return this.#errorResponse(new TypeError(`${name} resolved to ${String(response)} instead of a Response; return await next() or a Response`), req);
+    return this.#errorResponse(
+      new TypeError(`${name} resolved to ${String(response)} instead of a Response; return await next() or a Response`),
+      req,
+    );
   }
 
   #finalize(req: Request, response: Response): Response {

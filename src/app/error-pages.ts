@@ -50,7 +50,10 @@ export function errorResponse(error: unknown, req: Request, env: Env, logger: Lo
   }
   const internal = !(error instanceof HTTPError) || status >= 500;
   if (internal) {
-    logger.error({ err: error, method: req.method, path: req.path, route: req.route }, "Request failed with an unhandled error");
+    logger.error(
+      { err: error, method: req.method, path: req.path, route: req.route },
+      "Request failed with an unhandled error",
+    );
   }
   const stack = internal && env === "development" && error instanceof Error ? error.stack : undefined;
 

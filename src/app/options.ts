@@ -32,7 +32,8 @@ export function checkOptionKeys(owner: string, options: object | undefined, know
         bestDistance = distance;
       }
     }
-    const hint = best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` Did you mean ${best}?` : "";
+    const hint =
+      best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` Did you mean ${best}?` : "";
     throw new ConfigurationError(`Unknown option ${key} for ${owner}.${hint} Known options: ${known.join(", ")}`);
   }
 }

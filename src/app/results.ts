@@ -9,7 +9,10 @@ import type { Result } from "./types.js";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value === "object") return `an instance of ${value.constructor?.name ?? "a class"}`;
+  if (typeof value === "object") {
+    const constructor = (value as { constructor?: { name?: string } }).constructor;
+    return `an instance of ${constructor?.name ?? "an unknown class"}`;
+  }
   return typeof value;
 }
 
@@ -30,7 +33,9 @@ function fromWebResponse(result: globalThis.Response): Response {
 }
 
 /** Converts a handler's return value into a response. Throws TypeError for anything else. */
-export function toResponse(result: Result, req: Request, templates: () => TemplateEngine): Response {
+export function toResponse(value: Result, req: Request, templates: () => TemplateEngine): Response {
+  // Handlers written in JavaScript can return anything, so the checks cover null and undefined too.
+  const result = value as unknown;
   if (typeof result === "string") return Response.trusted(200, HTML_HEADERS, result);
   if (typeof result === "object" && result !== null) {
     if (result instanceof Response) return result;

@@ -37,14 +37,18 @@ export class Router {
       try {
         this.#tree.on("GET", pattern, () => undefined, entry);
       } catch (error) {
-        throw new ConfigurationError(`Route ${pattern} is invalid or conflicts with another route: ${(error as Error).message}`);
+        throw new ConfigurationError(
+          `Route ${pattern} is invalid or conflicts with another route: ${(error as Error).message}`,
+        );
       }
       this.#entries.set(pattern, entry);
     }
     for (const method of methods) {
       const upper = method.toUpperCase();
       if (!HTTP_METHODS.includes(upper)) {
-        throw new ConfigurationError(`Route ${pattern}: unsupported method ${method}; use one of ${HTTP_METHODS.join(", ")}`);
+        throw new ConfigurationError(
+          `Route ${pattern}: unsupported method ${method}; use one of ${HTTP_METHODS.join(", ")}`,
+        );
       }
       if (entry.handlers.has(upper)) throw new ConfigurationError(`Route ${upper} ${pattern} is defined twice`);
       entry.handlers.set(upper, handler);

@@ -43,7 +43,12 @@ export function writeResponse(res: ServerResponse, response: Response, isHead: b
 
   if (body !== null && response.headers["content-length"] === undefined) {
     headers.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength));
-  } else if (body === null && response.status !== 204 && response.status !== 304 && response.headers["content-length"] === undefined) {
+  } else if (
+    body === null &&
+    response.status !== 204 &&
+    response.status !== 304 &&
+    response.headers["content-length"] === undefined
+  ) {
     headers.push("content-length", "0");
   }
   res.writeHead(response.status, headers);
@@ -89,15 +94,25 @@ export function listen(app: Dispatcher, options: ListenOptions): Promise<Server>
 }
 
 /**
- * Closes a server gracefully: it stops accepting connections, closes idle keep-alive
- * connections, lets in-flight requests finish, and after `timeoutMs` closes what is left.
+ * Closes a server gracefully: it stops accepting connections, closes keep-alive connections
+ * as soon as they are idle, lets in-flight requests finish, and after `timeoutMs` closes
+ * whatever is left.
  */
 export function closeServer(server: Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
-    timer.unref();
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+    }, timeoutMs);
+    // A connection that finishes its last request during shutdown would otherwise stay open
+    // until its keep-alive timeout; this closes it within a few milliseconds of going idle.
+    const sweep = setInterval(() => {
+      server.closeIdleConnections();
+    }, 20);
+    deadline.unref();
+    sweep.unref();
     server.close((error) => {
-      clearTimeout(timer);
+      clearTimeout(deadline);
+      clearInterval(sweep);
       if (error) reject(error);
       else resolve();
     });

@@ -10,7 +10,9 @@ Commands:
 `;
 
 function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
   return manifest.version;
 }
 
@@ -34,4 +36,3 @@ export function main(args: readonly string[], write: (text: string) => void): nu
       return 2;
   }
 }
-

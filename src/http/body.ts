@@ -19,8 +19,9 @@ export function mediaType(contentType: string | undefined): string {
 /** Throws 413 when a declared Content-Length already exceeds `limit`, before reading a byte. */
 export function checkContentLength(header: string | undefined, limit: number): void {
   if (header === undefined) return;
-  const length = Number(header);
-  if (!Number.isSafeInteger(length) || length < 0) throw new HTTPError(400, "Invalid Content-Length header");
+  // RFC 9110 section 8.6: one or more digits, nothing else.
+  const length = /^\d{1,15}$/.test(header) ? Number(header) : Number.NaN;
+  if (Number.isNaN(length)) throw new HTTPError(400, "Invalid Content-Length header");
   if (length > limit) throw tooLarge(`Request body is larger than ${String(limit)} bytes`);
 }
 

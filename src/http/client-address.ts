@@ -33,7 +33,7 @@ export function compileTrustProxy(trustProxy: unknown): TrustFunction | null {
   }
   if (Array.isArray(trustProxy) && trustProxy.every((entry) => typeof entry === "string")) {
     try {
-      return proxyAddr.compile([...(trustProxy as string[])]);
+      return proxyAddr.compile([...trustProxy]);
     } catch (error) {
       throw new ConfigurationError(`trustProxy contains an invalid address or range: ${(error as Error).message}`);
     }

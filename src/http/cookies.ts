@@ -29,7 +29,8 @@ const EMPTY_COOKIES: Cookies = Object.freeze(Object.create(null) as Record<strin
  * Parses a `Cookie` header into a null-prototype record. The first of duplicate names wins,
  * as in browsers that send the most specific path first. Names are never percent-decoded, so
  * `%61=x` stays the cookie `%61` and cannot pose as `a`. Values are percent-decoded when
- * valid and kept as sent otherwise.
+ * valid and kept as sent otherwise, and one pair of surrounding double quotes is removed, as
+ * the quoted form of RFC 6265 section 4.1.1 and the cookie package before 1.0 did.
  */
 export function parseCookieHeader(header: string | undefined): Cookies {
   if (header === undefined || header === "") return EMPTY_COOKIES;
@@ -37,7 +38,9 @@ export function parseCookieHeader(header: string | undefined): Cookies {
   const cookies = Object.create(null) as Record<string, string>;
   for (const name in parsed) {
     const value = parsed[name];
-    if (name !== "" && value !== undefined) cookies[name] = value;
+    if (name === "" || value === undefined) continue;
+    const quoted = value.length >= 2 && value.startsWith('"') && value.endsWith('"');
+    cookies[name] = quoted ? value.slice(1, -1) : value;
   }
   return cookies;
 }
@@ -58,7 +61,9 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
     ["domain", options.domain],
   ] as const) {
     if (text !== undefined && FORBIDDEN.test(text)) {
-      throw new InvalidCookieError(`Invalid cookie ${field} for ${JSON.stringify(name)}: ';', CR, LF and NUL are not allowed`);
+      throw new InvalidCookieError(
+        `Invalid cookie ${field} for ${JSON.stringify(name)}: ';', CR, LF and NUL are not allowed`,
+      );
     }
   }
 
@@ -69,13 +74,17 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
     throw new InvalidCookieError(`Cookie ${name} uses the __Secure- prefix and must set secure: true`);
   }
   if (name.startsWith("__Host-") && (!secure || path !== "/" || options.domain !== undefined)) {
-    throw new InvalidCookieError(`Cookie ${name} uses the __Host- prefix: it needs secure: true, path "/" and no domain`);
+    throw new InvalidCookieError(
+      `Cookie ${name} uses the __Host- prefix: it needs secure: true, path "/" and no domain`,
+    );
   }
   if (sameSite === "none" && !secure) {
     throw new InvalidCookieError(`Cookie ${name} has sameSite "none", which browsers accept only with secure: true`);
   }
   if (options.maxAge !== undefined && !Number.isInteger(options.maxAge)) {
-    throw new InvalidCookieError(`Cookie ${name} maxAge must be an integer number of seconds, got ${String(options.maxAge)}`);
+    throw new InvalidCookieError(
+      `Cookie ${name} maxAge must be an integer number of seconds, got ${String(options.maxAge)}`,
+    );
   }
 
   const serializeOptions: SerializeOptions = {

@@ -127,7 +127,8 @@ export function parseMultipart(
     }
     function countBytes(chunk: Buffer): void {
       received += chunk.length;
-      if (received > limits.multipartBytes) fail(tooLarge(`Multipart body is larger than ${String(limits.multipartBytes)} bytes`));
+      if (received > limits.multipartBytes)
+        fail(tooLarge(`Multipart body is larger than ${String(limits.multipartBytes)} bytes`));
     }
 
     parser.on("field", (name, value, info) => {
@@ -144,7 +145,9 @@ export function parseMultipart(
         size += chunk.length;
         chunks.push(chunk);
       });
-      file.on("limit", () => fail(tooLarge(`Uploaded file is larger than ${String(limits.fileBytes)} bytes`)));
+      file.on("limit", () => {
+        fail(tooLarge(`Uploaded file is larger than ${String(limits.fileBytes)} bytes`));
+      });
       file.on("end", () => {
         if (settled) return;
         form.appendFile(name, {
@@ -155,16 +158,26 @@ export function parseMultipart(
         });
       });
     });
-    parser.on("partsLimit", () => fail(tooLarge(`Multipart body has more than ${String(limits.parts)} parts`)));
-    parser.on("filesLimit", () => fail(tooLarge(`Multipart body has more than ${String(limits.files)} files`)));
-    parser.on("fieldsLimit", () => fail(tooLarge(`Form has more than ${String(limits.fields)} fields`)));
-    parser.on("error", (error: Error) => fail(new HTTPError(400, "Malformed multipart body", { cause: error })));
+    parser.on("partsLimit", () => {
+      fail(tooLarge(`Multipart body has more than ${String(limits.parts)} parts`));
+    });
+    parser.on("filesLimit", () => {
+      fail(tooLarge(`Multipart body has more than ${String(limits.files)} files`));
+    });
+    parser.on("fieldsLimit", () => {
+      fail(tooLarge(`Form has more than ${String(limits.fields)} fields`));
+    });
+    parser.on("error", (error: Error) => {
+      fail(new HTTPError(400, "Malformed multipart body", { cause: error }));
+    });
     parser.on("close", () => {
       if (settled) return;
       settled = true;
       resolve(form);
     });
-    stream.on("error", (error: Error) => fail(new HTTPError(400, "Request body could not be read", { cause: error })));
+    stream.on("error", (error: Error) => {
+      fail(new HTTPError(400, "Request body could not be read", { cause: error }));
+    });
 
     stream.on("data", countBytes);
     stream.pipe(parser);

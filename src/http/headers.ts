@@ -3,6 +3,7 @@ import { InvalidHeaderError } from "../app/errors.js";
 // RFC 9110 section 5.6.2: a field name is a token.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 9110 section 5.5: CR, LF and NUL never appear in a field value; other controls but HTAB are invalid too.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const INVALID_VALUE_CHAR = /[\0-\x08\x0a-\x1f\x7f]/;
 
 /** Throws {@link InvalidHeaderError} unless `name` is a valid header field name. */

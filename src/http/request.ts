@@ -6,7 +6,7 @@ import type { Logger } from "../app/logger.js";
 import { checkContentLength, mediaType, readBody } from "./body.js";
 import { resolveClientAddress, type TrustFunction } from "./client-address.js";
 import { parseCookieHeader, type Cookies } from "./cookies.js";
-import { Form, parseMultipart, parseUrlencoded } from "./form.js";
+import { parseMultipart, parseUrlencoded, type Form } from "./form.js";
 import type { BodyLimits } from "./limits.js";
 
 /** What a server adapter hands to the app: the parts of an HTTP request the framework reads. */
@@ -51,6 +51,7 @@ export function splitTarget(url: string): { rawPath: string; search: string } {
     : { rawPath: target.slice(0, question), search: target.slice(question + 1) };
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
 
 /**
@@ -185,7 +186,7 @@ export class Request {
         checkContentLength(this.headers["content-length"], limit);
         this.#bytes = readBody(this.#raw.body, limit);
       } catch (error) {
-        this.#bytes = Promise.reject(error as Error);
+        this.#bytes = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
     return this.#bytes;

@@ -72,7 +72,7 @@ export function renderBlock(
   const template = environment.getTemplate(name, true) as unknown as CompiledTemplate;
   const ancestors: CompiledTemplate[] = [];
   const seen = new Set<string>([name]);
-  for (let current = template; ; ) {
+  for (let current = template; ;) {
     const parent = parentTemplateName(environment, current);
     if (parent === null) break;
     if (seen.has(parent)) throw new Error(`Template ${name} extends itself through ${parent}`);
@@ -82,9 +82,16 @@ export function renderBlock(
   }
 
   const props: Record<string, unknown> = {
-    root: function renderOneBlock(env: unknown, ctx: BlockContext, frame: unknown, runtime: unknown, callback: (error: Error) => void) {
+    root: function renderOneBlock(
+      env: unknown,
+      ctx: BlockContext,
+      frame: unknown,
+      runtime: unknown,
+      callback: (error: Error) => void,
+    ) {
       for (const ancestor of ancestors) {
-        for (const [blockName, blockFunction] of Object.entries(ancestor.blocks)) ctx.addBlock(blockName, blockFunction);
+        for (const [blockName, blockFunction] of Object.entries(ancestor.blocks))
+          ctx.addBlock(blockName, blockFunction);
       }
       let blockFunction: BlockFunction;
       try {

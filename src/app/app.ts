@@ -21,7 +21,7 @@ export interface AppOptions {
   templates?: string | readonly string[];
   /** Default: `CHIRP_ENV`, then `NODE_ENV`, then `"development"`. */
   env?: Env;
-  /** Which proxies may report the client address and protocol. Default `false`. */
+  /** Proxies that may report the client address and protocol. Default `false`. */
   trustProxy?: TrustProxy;
   /** Request body limits; see {@link BodyLimits} for each default. */
   limits?: Partial<BodyLimits>;
@@ -87,7 +87,7 @@ export class App {
     return this.#middleware;
   }
 
-  /** Registers a handler for `path`; GET unless `options.methods` says otherwise. */
+  /** Registers a handler for `path`, for GET unless `options.methods` lists other methods. */
   route(path: string, handler: Handler): this;
   route(path: string, options: RouteOptions, handler: Handler): this;
   route(path: string, optionsOrHandler: RouteOptions | Handler, maybeHandler?: Handler): this {
@@ -120,7 +120,7 @@ export class App {
     return this.route(path, { methods: ["DELETE"] }, handler);
   }
 
-  /** Adds middleware; the first added runs first and sees the response last. */
+  /** Adds middleware. The first added runs first and receives the response last. */
   addMiddleware(middleware: Middleware): this {
     this.#assertConfigurable("addMiddleware");
     // Checked at run time too, for JavaScript callers without the types.
@@ -209,7 +209,7 @@ export class App {
       req = new Request(raw, this.#settings, rawPath, search);
       endpoint = this.#endpointFor(req, rawPath);
     } catch (error) {
-      // The target or path itself is invalid: answer without running handlers, through middleware.
+      // The target or path itself is invalid, so respond with its 400 through middleware, without a handler.
       req = new Request(raw, this.#settings, "/", "");
       endpoint = function rejectInvalidTarget() {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));

@@ -19,7 +19,7 @@ export const HTTP_METHODS: readonly string[] = ["GET", "HEAD", "POST", "PUT", "P
 
 /**
  * Path routing on find-my-way. Every pattern lives in one method-independent tree and its
- * entry maps methods to handlers, so one lookup tells a 404 from a 405. Trailing and repeated
+ * entry maps methods to handlers, so one lookup distinguishes a 404 from a 405. Trailing and repeated
  * slashes are ignored; matching is case-sensitive.
  */
 export class Router {

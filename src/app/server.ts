@@ -104,7 +104,7 @@ export function closeServer(server: Server, timeoutMs: number): Promise<void> {
       server.closeAllConnections();
     }, timeoutMs);
     // A connection that finishes its last request during shutdown would otherwise stay open
-    // until its keep-alive timeout; this closes it within a few milliseconds of going idle.
+    // until its keep-alive timeout. The sweep closes it within a few milliseconds of going idle.
     const sweep = setInterval(() => {
       server.closeIdleConnections();
     }, 20);

@@ -5,7 +5,7 @@ import type { TemplateFilter, TemplateGlobal } from "../templating/engine.js";
 import type { Fragment, Template } from "../templating/results.js";
 import type { App } from "./app.js";
 
-/** What a handler may return. A string is HTML; a plain object or array is JSON. */
+/** A handler's return value. A string is HTML; a plain object or array is JSON. */
 export type Result =
   | string
   | Response
@@ -49,6 +49,6 @@ export type Middleware = MiddlewareFunction | MiddlewareObject;
 
 /** Options of `app.route`. */
 export interface RouteOptions {
-  /** Default `["GET"]`. HEAD is answered by GET, OPTIONS with `Allow` unless defined. */
+  /** Default `["GET"]`. HEAD runs the GET handler; OPTIONS returns 204 with `Allow` unless defined. */
   methods?: readonly string[];
 }

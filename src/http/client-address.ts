@@ -3,7 +3,7 @@ import proxyAddr from "proxy-addr";
 import { ConfigurationError } from "../app/errors.js";
 
 /**
- * Which proxies may set `X-Forwarded-For` and `X-Forwarded-Proto`:
+ * The proxies that may set `X-Forwarded-For` and `X-Forwarded-Proto`:
  * - `false` (default): none; the socket address is the client.
  * - a number `n`: the `n` nearest hops are proxies of yours.
  * - a list of addresses, CIDR ranges or the names `loopback`, `linklocal`, `uniquelocal`.

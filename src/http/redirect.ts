@@ -8,7 +8,7 @@ class RedirectResult {
   readonly status: number;
 
   /**
-   * A redirect to `url` with status 302 unless given. Throws for a URL with CR, LF or other
+   * Creates a redirect to `url`, with status 302 unless given. Throws for a URL with CR, LF or other
    * control characters and for a status that is not a redirect. The target is used as given:
    * pass user-supplied targets through `safeRedirect` first.
    */

@@ -9,7 +9,7 @@ import { parseCookieHeader, type Cookies } from "./cookies.js";
 import { parseMultipart, parseUrlencoded, type Form } from "./form.js";
 import type { BodyLimits } from "./limits.js";
 
-/** What a server adapter hands to the app: the parts of an HTTP request the framework reads. */
+/** The parts of an HTTP request that a server adapter passes to the app. */
 export interface RawRequest {
   method: string;
   /** The request target as received: origin form (`/path?query`) or absolute form. */
@@ -29,7 +29,7 @@ export interface RequestSettings {
 }
 
 /**
- * The request target split into a raw path and a query string. Throws 400 for a target that
+ * Splits the request target into a raw path and a query string. Throws 400 for a target that
  * is neither origin form nor absolute form.
  */
 export function splitTarget(url: string): { rawPath: string; search: string } {
@@ -178,7 +178,7 @@ export class Request {
     this.#user = user;
   }
 
-  /** The raw body, at most `limits.bodyBytes` long (413 beyond). Read once and cached. */
+  /** Reads the raw body, at most `limits.bodyBytes` long (413 beyond), once; later calls reuse it. */
   bytes(): Promise<Buffer> {
     if (this.#bytes === undefined) {
       const limit = this.#settings.limits.bodyBytes;
@@ -192,13 +192,13 @@ export class Request {
     return this.#bytes;
   }
 
-  /** The body decoded as UTF-8. */
+  /** Reads the body as UTF-8 text. */
   async text(): Promise<string> {
     return (await this.bytes()).toString("utf8");
   }
 
   /**
-   * The body parsed as JSON. Requires a JSON Content-Type (415 otherwise); invalid JSON and
+   * Parses the body as JSON. Requires a JSON Content-Type (415 otherwise); invalid JSON and
    * objects with `__proto__` or `constructor.prototype` keys give 400.
    */
   json(): Promise<unknown> {
@@ -207,7 +207,7 @@ export class Request {
   }
 
   /**
-   * The body parsed as an urlencoded or multipart form; other types give 415. Parsed once:
+   * Parses the body as an urlencoded or multipart form; other types give 415. Parsed once:
    * middleware and the handler share the same result.
    */
   form(): Promise<Form> {

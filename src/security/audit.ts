@@ -18,7 +18,7 @@ export interface SecurityEvent {
 /** Receives every security event. Errors it throws or rejects with are caught and logged. */
 export type SecurityEventSink = (event: SecurityEvent) => void | Promise<void>;
 
-/** What `emitSecurityEvent` takes besides the name. */
+/** Fields of a security event that the caller of `emitSecurityEvent` provides. */
 export interface SecurityEventInit {
   req?: Request;
   userId?: string | null;

@@ -46,7 +46,7 @@ export class TemplateEngine {
     this.environment.addGlobal(name, function callWithRequest(this: NunjucksCallContext, ...args: unknown[]) {
       const req = this.ctx[REQUEST_KEY] as Request | undefined;
       if (req === undefined) {
-        // Nunjucks gives imported macros a fresh context unless the import says "with context".
+        // Nunjucks gives imported macros a fresh context unless the import uses "with context".
         throw new Error(`Template global ${name}() has no request: import the macro that calls it "with context"`);
       }
       return call(req, ...args);

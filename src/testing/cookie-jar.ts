@@ -36,8 +36,8 @@ function domainMatches(host: string, domain: string): boolean {
 }
 
 /**
- * A cookie jar for the test client: stores cookies from Set-Cookie values (parsed by the
- * cookie package) and returns the Cookie header a browser would send, honouring Domain,
+ * A cookie jar for the test client. It stores cookies from Set-Cookie values, parsed by the
+ * cookie package, and returns the Cookie header a browser would send. It honours Domain,
  * Path, Secure, Max-Age (which wins over Expires) and Expires against an injected clock.
  */
 export class CookieJar {

@@ -87,7 +87,8 @@ export function parseUrlencoded(body: Buffer, limits: Readonly<BodyLimits>): For
 /**
  * Parses a `multipart/form-data` body with busboy, holding files in memory. Every busboy
  * limit is set, and reaching any of them rejects the request with 413 instead of silently
- * truncating a field or a file. Busboy also bounds each part's header block at 16 KiB.
+ * truncating a field or a file. Busboy bounds each part's header block at 16 KiB itself and
+ * rejects a longer one as malformed (400).
  */
 export function parseMultipart(
   stream: Readable | null,
@@ -105,7 +106,6 @@ export function parseMultipart(
         fileSize: limits.fileBytes,
         files: limits.files,
         parts: limits.parts,
-        headerPairs: limits.partHeaders,
       },
     });
   } catch (error) {

@@ -16,8 +16,6 @@ export interface BodyLimits {
   fileBytes: number;
   /** Maximum parts, fields and files together, in a multipart body. Default 1,010. */
   parts: number;
-  /** Maximum header lines in one multipart part. Default 20. */
-  partHeaders: number;
 }
 
 const MIB = 1024 * 1024;
@@ -30,7 +28,6 @@ export const DEFAULT_LIMITS: Readonly<BodyLimits> = Object.freeze({
   files: 10,
   fileBytes: 5 * MIB,
   parts: 1010,
-  partHeaders: 20,
 });
 
 /** Merges `limits` over the defaults, rejecting unknown keys and values that are not positive integers. */

@@ -206,3 +206,12 @@ test("limits options are validated", () => {
   assert.throws(() => new App({ env: "test", limits: { bodyBytes: -1 } }), ConfigurationError);
   assert.throws(() => new App({ env: "test", limits: { bodyBytes: 1.5 } }), /positive integer/);
 });
+
+test("oversized multipart part header gives 400", async () => {
+  const { client } = bodyApp();
+  const body =
+    `--abc\r\nContent-Disposition: form-data; name="note"\r\nX-Padding: ${"p".repeat(17 * 1024)}\r\n\r\nhello\r\n` +
+    "--abc--\r\n";
+  const response = await client.post("/upload", { body, headers: { "content-type": "multipart/form-data; boundary=abc" } });
+  assert.equal(response.status, 400);
+});

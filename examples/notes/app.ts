@@ -1,0 +1,126 @@
+import { fileURLToPath } from "node:url";
+import { App, Fragment, HTTPError, Redirect, Response, Template } from "../../src/index.js";
+import type { Env, Logger, Request } from "../../src/index.js";
+import { loadAssets } from "./assets.js";
+import { NoteStore } from "./store.js";
+import { MAX_NOTE_LENGTH, validateNoteText } from "./validation.js";
+
+/** Options of {@link createNotesApp}. */
+export interface NotesAppOptions {
+  /** SQLite database file, created with its folder on first start, or `":memory:"`. */
+  databasePath: string;
+  /** Default: `CHIRP_ENV`, then `NODE_ENV`, then `"development"`. */
+  env?: Env;
+  /** Diagnostics logger, pino-compatible. Default: the framework's stderr logger. */
+  logger?: Logger;
+  /** Clock for the creation time of notes. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** The configured app and the resources it owns. */
+export interface NotesApp {
+  readonly app: App;
+  readonly store: NoteStore;
+  /** Stops the server, if it listens, once in-flight requests finish, and then closes the database. */
+  close(): Promise<void>;
+}
+
+/** How many notes the notes page lists, newest first. */
+export const NOTES_PER_PAGE = 100;
+
+const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
+
+// Note ids are SQLite rowids, which are positive integers. Anything else cannot name a note.
+// Fifteen digits keep every accepted id below Number.MAX_SAFE_INTEGER.
+const NOTE_ID = /^[1-9][0-9]{0,14}$/;
+
+function noteNotFound(id: string): HTTPError {
+  return new HTTPError(404, `No note has the id ${JSON.stringify(id)}. It may have been deleted already.`);
+}
+
+/** Deletes the note named by the `:id` path parameter; throws 404 when there is none. */
+function deleteNote(store: NoteStore, req: Request): void {
+  const id = req.params.id ?? "";
+  if (!NOTE_ID.test(id) || !store.delete(Number(id))) throw noteNotFound(id);
+}
+
+/** Formats an ISO 8601 UTC timestamp to the minute, such as `2025-01-31 09:30 UTC`. */
+function formatUtcMinute(value: string): string {
+  return `${value.slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * Creates the notes app on a SQLite database. Pass `":memory:"` for a private database
+ * that disappears on close, as the tests do.
+ */
+export function createNotesApp(options: NotesAppOptions): NotesApp {
+  const store = new NoteStore(options.databasePath, options.now);
+  const assets = loadAssets();
+  const app = new App({
+    templates: TEMPLATES,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  app.addTemplateFilter("utc_minute", formatUtcMinute);
+
+  function notesPage(form: { text?: string; error?: string } = {}, status = 200): Template {
+    return Template(
+      "notes.html",
+      {
+        notes: store.latest(NOTES_PER_PAGE),
+        total: store.count(),
+        maxLength: MAX_NOTE_LENGTH,
+        text: form.text ?? "",
+        error: form.error ?? "",
+      },
+      status,
+    );
+  }
+
+  app.get("/", () => Template("home.html", { noteCount: store.count() }));
+
+  app.get("/notes", () => notesPage());
+
+  app.post("/notes", async (req) => {
+    const form = await req.form();
+    const result = validateNoteText(form.get("text"));
+    if (!result.ok) {
+      if (!req.isHtmx) return notesPage({ text: form.get("text") ?? "", error: result.message }, result.status);
+      // Fragment results cannot carry headers, so this renders the block itself to add the
+      // htmx headers that move the swap from the list to the form's error message.
+      const html = app.templates.renderBlock("notes.html", "note_error", { error: result.message }, req);
+      return Response.html(html, result.status).withHeaders({ "hx-retarget": "#note-error", "hx-reswap": "outerHTML" });
+    }
+
+    const note = store.add(result.text);
+    if (req.isHtmx) return Fragment("notes.html", "note", { note });
+    // 303 makes the browser follow with GET, so reloading the page does not post the note again.
+    return Redirect("/notes", 303);
+  });
+
+  // htmx sends DELETE. An empty 200 lets hx-swap="outerHTML" remove the note from the page.
+  app.delete("/notes/:id", (req) => {
+    deleteNote(store, req);
+    return "";
+  });
+
+  // HTML forms can only send GET and POST, so without htmx the delete button posts here.
+  app.post("/notes/:id/delete", (req) => {
+    deleteNote(store, req);
+    return Redirect("/notes", 303);
+  });
+
+  for (const [path, response] of assets) app.get(path, () => response);
+
+  return {
+    app,
+    store,
+    async close() {
+      try {
+        await app.close();
+      } finally {
+        store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Starts the notes app: `npm start`, or `tsx examples/notes/server.ts`.
+ *
+ * Environment: PORT (default 8000), HOST (default 127.0.0.1, reachable from this machine
+ * only) and NOTES_DATABASE (default examples/notes/data/notes.sqlite3).
+ */
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { createNotesApp, type NotesApp } from "./app.js";
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^[0-9]+$/.test(value) || port > 65535) {
+    throw new Error(`Invalid PORT ${JSON.stringify(value)}: use an integer from 0 to 65535 (0 picks a free port)`);
+  }
+  return port;
+}
+
+function formatUrl(address: AddressInfo): string {
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${String(address.port)}`;
+}
+
+/** Closes the app on SIGINT and SIGTERM. A second signal exits without waiting for in-flight requests. */
+function closeOnSignals(notes: NotesApp): void {
+  let closing = false;
+
+  async function shutdown(signal: NodeJS.Signals): Promise<void> {
+    if (closing) {
+      console.log(`Received ${signal} again, exiting without waiting for in-flight requests`);
+      process.exit(1);
+    }
+    closing = true;
+    console.log(`Received ${signal}, closing the server and the database`);
+    try {
+      await notes.close();
+    } catch (error) {
+      notes.app.logger.error({ err: error }, "Closing the notes app failed");
+      process.exitCode = 1;
+    }
+  }
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, (received) => void shutdown(received));
+  }
+}
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env.PORT ?? "8000");
+  const host = process.env.HOST ?? "127.0.0.1";
+  const databasePath = process.env.NOTES_DATABASE ?? fileURLToPath(new URL("./data/notes.sqlite3", import.meta.url));
+
+  const notes = createNotesApp({ databasePath });
+  let address: AddressInfo;
+  try {
+    const server = await notes.app.listen({ port, host });
+    address = server.address() as AddressInfo;
+  } catch (error) {
+    await notes.close();
+    throw error;
+  }
+
+  closeOnSignals(notes);
+  console.log(`Notes app listening on ${formatUrl(address)} (database: ${databasePath})`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`Could not start the notes app: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -56,11 +56,7 @@ function formatUtcMinute(value: string): string {
 export function createNotesApp(options: NotesAppOptions): NotesApp {
   const store = new NoteStore(options.databasePath, options.now);
   const assets = loadAssets();
-  const app = new App({
-    templates: TEMPLATES,
-    ...(options.env === undefined ? {} : { env: options.env }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
+  const app = new App({ templates: TEMPLATES, env: options.env, logger: options.logger });
   app.addTemplateFilter("utc_minute", formatUtcMinute);
 
   function notesPage(form: { text?: string; error?: string } = {}, status = 200): Template {

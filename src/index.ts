@@ -27,4 +27,4 @@ export type { ResponseBody, ResponseInit } from "./http/response.js";
 export { markSafe } from "./templating/engine.js";
 export type { TemplateFilter, TemplateGlobal } from "./templating/engine.js";
 export { Fragment, Template } from "./templating/results.js";
-export type { TemplateContext } from "./templating/results.js";
+export type { RenderOptions, TemplateContext } from "./templating/results.js";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { App, Fragment, HTTPError, Redirect, Response, Template } from "../../src/index.js";
+import { App, Fragment, HTTPError, Redirect, Template } from "../../src/index.js";
 import type { Env, Logger, Request } from "../../src/index.js";
 import { loadAssets } from "./assets.js";
 import { NoteStore } from "./store.js";
@@ -69,7 +69,7 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
         text: form.text ?? "",
         error: form.error ?? "",
       },
-      status,
+      { status },
     );
   }
 
@@ -82,10 +82,13 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
     const result = validateNoteText(form.get("text"));
     if (!result.ok) {
       if (!req.isHtmx) return notesPage({ text: form.get("text") ?? "", error: result.message }, result.status);
-      // Fragment results cannot carry headers, so this renders the block itself to add the
-      // htmx headers that move the swap from the list to the form's error message.
-      const html = app.templates.renderBlock("notes.html", "note_error", { error: result.message }, req);
-      return Response.html(html, result.status).withHeaders({ "hx-retarget": "#note-error", "hx-reswap": "outerHTML" });
+      // The htmx headers move the swap from the list to the form's error message.
+      return Fragment(
+        "notes.html",
+        "note_error",
+        { error: result.message },
+        { status: result.status, headers: { "hx-retarget": "#note-error", "hx-reswap": "outerHTML" } },
+      );
     }
 
     const note = store.add(result.text);

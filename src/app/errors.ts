@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+
 /**
  * The error classes of the framework. Each has a stable `code` for logs and tests and the
  * HTTP status that a request failing with it receives.
@@ -74,31 +76,7 @@ export class InvalidCookieError extends ChirpError {
   }
 }
 
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  411: "Length Required",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  415: "Unsupported Media Type",
-  418: "I'm a Teapot",
-  422: "Unprocessable Content",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
-/** Returns the reason phrase of an HTTP status, or "Error" for one not in the table. */
+/** Returns the reason phrase Node.js uses for an HTTP status, or "Error" for an unknown one. */
 export function statusText(status: number): string {
-  return STATUS_TEXT[status] ?? "Error";
+  return STATUS_CODES[status] ?? "Error";
 }

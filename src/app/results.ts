@@ -22,6 +22,10 @@ function isPlainData(value: object): boolean {
   return prototype === Object.prototype || prototype === null;
 }
 
+function withRenderHeaders(response: Response, headers: Readonly<Record<string, string>>): Response {
+  return Object.keys(headers).length === 0 ? response : response.withHeaders(headers);
+}
+
 function fromWebResponse(result: globalThis.Response): Response {
   const headers: Record<string, string> = {};
   for (const [name, value] of result.headers) {
@@ -40,11 +44,12 @@ export function toResponse(value: Result, req: Request, templates: () => Templat
   if (typeof result === "object" && result !== null) {
     if (result instanceof Response) return result;
     if (result instanceof Template) {
-      return Response.trusted(result.status, HTML_HEADERS, templates().render(result.name, result.context, req));
+      const html = templates().render(result.name, result.context, req);
+      return withRenderHeaders(Response.trusted(result.status, HTML_HEADERS, html), result.headers);
     }
     if (result instanceof Fragment) {
       const html = templates().renderBlock(result.name, result.block, result.context, req);
-      return Response.trusted(result.status, HTML_HEADERS, html);
+      return withRenderHeaders(Response.trusted(result.status, HTML_HEADERS, html), result.headers);
     }
     if (result instanceof Redirect) return Response.trusted(result.status, { location: result.url }, null);
     if (result instanceof globalThis.Response) return fromWebResponse(result);

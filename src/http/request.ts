@@ -149,9 +149,12 @@ export class Request {
     return first.trim().toLowerCase() === "https";
   }
 
-  /** True for requests that htmx sent (`HX-Request: true`). */
+  /**
+   * True for requests that htmx sent (`HX-Request: true`), except history-restore requests:
+   * htmx sends those when a page is missing from its cache, and they need the full page.
+   */
   get isHtmx(): boolean {
-    return this.headers["hx-request"] === "true";
+    return this.headers["hx-request"] === "true" && this.headers["hx-history-restore-request"] !== "true";
   }
 
   /** The session of SessionMiddleware; throws when it is not installed. */

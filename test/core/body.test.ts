@@ -212,6 +212,9 @@ test("oversized multipart part header gives 400", async () => {
   const body =
     `--abc\r\nContent-Disposition: form-data; name="note"\r\nX-Padding: ${"p".repeat(17 * 1024)}\r\n\r\nhello\r\n` +
     "--abc--\r\n";
-  const response = await client.post("/upload", { body, headers: { "content-type": "multipart/form-data; boundary=abc" } });
+  const response = await client.post("/upload", {
+    body,
+    headers: { "content-type": "multipart/form-data; boundary=abc" },
+  });
   assert.equal(response.status, 400);
 });

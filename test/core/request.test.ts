@@ -44,6 +44,8 @@ test("isHtmx reads HX-Request", async () => {
   assert.equal((await request("/inspect/a", { "HX-Request": "true" })).isHtmx, true);
   assert.equal((await request("/inspect/a")).isHtmx, false);
   assert.equal((await request("/inspect/a", { "HX-Request": "false" })).isHtmx, false);
+  const restore = await request("/inspect/a", { "HX-Request": "true", "HX-History-Restore-Request": "true" });
+  assert.equal(restore.isHtmx, false);
 });
 
 test("ip ignores proxy headers by default", async () => {

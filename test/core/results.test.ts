@@ -46,7 +46,7 @@ test("Template renders a page", async () => {
 });
 
 test("Template and Fragment work with new", async () => {
-  const page = await appWith(() => new Template("page.html", { name: "x" }, 201)).get("/");
+  const page = await appWith(() => new Template("page.html", { name: "x" }, { status: 201 })).get("/");
   assert.equal(page.status, 201);
   const fragment = await appWith(() => new Fragment("page.html", "content", { name: "y" })).get("/");
   assert.equal(fragment.text, "<p>y</p>");
@@ -56,6 +56,23 @@ test("Fragment renders one block", async () => {
   const response = await appWith(() => Fragment("page.html", "content", { name: "n" })).get("/");
   assert.equal(response.text, "<p>n</p>");
   assert.equal(response.header("content-type"), "text/html; charset=utf-8");
+});
+
+test("Template and Fragment carry headers", async () => {
+  const page = await appWith(() => Template("page.html", { name: "x" }, { headers: { Vary: "HX-Request" } })).get("/");
+  assert.equal(page.header("vary"), "HX-Request");
+  const fragment = await appWith(() =>
+    Fragment("page.html", "content", { name: "x" }, { status: 422, headers: { "HX-Retarget": "#errors" } }),
+  ).get("/");
+  assert.equal(fragment.status, 422);
+  assert.equal(fragment.header("hx-retarget"), "#errors");
+  assert.equal(fragment.text, "<p>x</p>");
+});
+
+test("render options are validated", async () => {
+  assert.throws(() => Template("page.html", {}, { status: 1000 }), RangeError);
+  const injected = await appWith(() => Template("page.html", {}, { headers: { "x-bad": "a\r\nb" } })).get("/");
+  assert.equal(injected.status, 500);
 });
 
 test("Redirect sets Location and status", async () => {

@@ -64,6 +64,7 @@ export class App {
   #layers: ((req: Request, next: Next) => Promise<Response>)[] = [];
   #finalizers: MiddlewareObject[] | null = null;
   #server: Server | undefined;
+  readonly #templatesOnDemand = (): TemplateEngine => this.templates;
 
   constructor(options: AppOptions = {}) {
     checkOptionKeys("App", options, APP_OPTIONS);
@@ -278,8 +279,8 @@ export class App {
   #callHandler(handler: Handler, req: Request): Promise<Response> {
     const result = handler(req);
     if (isThenable(result))
-      return Promise.resolve(result).then((value) => toResponse(value, req, () => this.templates));
-    return Promise.resolve(toResponse(result, req, () => this.templates));
+      return Promise.resolve(result).then((value) => toResponse(value, req, this.#templatesOnDemand));
+    return Promise.resolve(toResponse(result, req, this.#templatesOnDemand));
   }
 
   #runEndpoint(endpoint: Endpoint, req: Request): Promise<Response> {

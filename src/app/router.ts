@@ -8,12 +8,15 @@ export interface RouteEntry {
   readonly handlers: Map<string, Handler>;
   /** The `Allow` header value, rebuilt when a method is added. */
   allow: string;
+  readonly hasParams: boolean;
 }
 
 export interface RouteMatch {
   readonly entry: RouteEntry;
-  readonly params: Record<string, string>;
+  readonly params: Readonly<Record<string, string>>;
 }
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
 export const HTTP_METHODS: readonly string[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -33,7 +36,7 @@ export class Router {
     if (methods.length === 0) throw new ConfigurationError(`Route ${pattern}: methods must list at least one method`);
     let entry = this.#entries.get(pattern);
     if (entry === undefined) {
-      entry = { pattern, handlers: new Map(), allow: "" };
+      entry = { pattern, handlers: new Map(), allow: "", hasParams: pattern.includes(":") || pattern.includes("*") };
       try {
         this.#tree.on("GET", pattern, () => undefined, entry);
       } catch (error) {
@@ -60,9 +63,11 @@ export class Router {
   find(rawPath: string): RouteMatch | null {
     const found = this.#tree.find("GET", rawPath);
     if (found === null) return null;
+    const entry = found.store as RouteEntry;
+    if (!entry.hasParams) return { entry, params: NO_PARAMS };
     // find-my-way's params object has a class prototype; handlers get a plain null-prototype record.
     const params = Object.assign(Object.create(null) as Record<string, string>, found.params);
-    return { entry: found.store as RouteEntry, params };
+    return { entry, params };
   }
 }
 

@@ -8,9 +8,11 @@ export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
 }
 
-function serialiseError(value: unknown): unknown {
+function serialiseError(value: unknown, depth = 0): unknown {
   if (!(value instanceof Error)) return value;
-  return { type: value.name, message: value.message, stack: value.stack };
+  const serialised: Record<string, unknown> = { type: value.name, message: value.message, stack: value.stack };
+  if (value.cause !== undefined && depth < 3) serialised.cause = serialiseError(value.cause, depth + 1);
+  return serialised;
 }
 
 function writeLine(level: string, fields: Record<string, unknown>, message: string): void {

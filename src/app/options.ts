@@ -26,7 +26,9 @@ export function checkOptionKeys(owner: string, options: object | undefined, know
     let best: string | undefined;
     let bestDistance = Infinity;
     for (const candidate of known) {
-      const distance = editDistance(key, candidate);
+      // A key that starts another, such as idleTimeout for idleTimeoutSeconds, counts as a near miss.
+      const prefix = candidate.toLowerCase().startsWith(key.toLowerCase()) && key.length >= 4;
+      const distance = prefix ? 1 : editDistance(key, candidate);
       if (distance < bestDistance) {
         best = candidate;
         bestDistance = distance;

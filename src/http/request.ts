@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import secureJson from "secure-json-parse";
 import { ConfigurationError, HTTPError } from "../app/errors.js";
 import type { Logger } from "../app/logger.js";
+import type { Session } from "../middleware/session/session.js";
 import { checkContentLength, mediaType, readBody } from "./body.js";
 import { resolveClientAddress, type TrustFunction } from "./client-address.js";
 import { parseCookieHeader, type Cookies } from "./cookies.js";
@@ -102,7 +103,7 @@ export class Request {
   #bytes: Promise<Buffer> | undefined;
   #form: Promise<Form> | undefined;
   #json: Promise<unknown> | undefined;
-  #session: unknown;
+  #session: Session | undefined;
   #user: unknown;
 
   constructor(raw: RawRequest, settings: RequestSettings, rawPath: string, search: string) {
@@ -158,14 +159,14 @@ export class Request {
   }
 
   /** The session of SessionMiddleware; throws when it is not installed. */
-  get session(): unknown {
+  get session(): Session {
     if (this.#session === undefined) {
       throw new ConfigurationError("req.session needs SessionMiddleware: add it with app.addMiddleware()");
     }
     return this.#session;
   }
 
-  set session(session: unknown) {
+  set session(session: Session) {
     this.#session = session;
   }
 

@@ -1,0 +1,338 @@
+import { createHmac, randomBytes } from "node:crypto";
+import type { App } from "../../app/app.js";
+import { ChirpError, ConfigurationError, HTTPError } from "../../app/errors.js";
+import { checkOptionKeys } from "../../app/options.js";
+import type { Next } from "../../app/types.js";
+import type { Request } from "../../http/request.js";
+import type { Response } from "../../http/response.js";
+import { serializeCookie, type CookieOptions } from "../../http/cookies.js";
+import { emitSecurityEvent } from "../../security/audit.js";
+import { SecretKeys } from "../../security/keys.js";
+import { open, seal, sealedLength } from "./cookie-codec.js";
+import { Session, type SessionData } from "./session.js";
+import type { SessionRecord, SessionStore } from "./store.js";
+
+/** Options of {@link SessionMiddleware}. */
+export interface SessionOptions {
+  /** Secret key or keys, newest first. Default: `CHIRP_SECRET_KEY`. At least 32 bytes each. */
+  secretKey?: string | readonly string[];
+  /** Default `"chirp_session"`. A `__Host-` name needs `secure`, path "/" and no domain. */
+  cookieName?: string;
+  /** Seconds a session lives without being written; the cookie's Max-Age. Default 86,400. */
+  maxAge?: number;
+  /** Cookie path. Default `"/"`. */
+  path?: string;
+  /** Cookie domain. Default: none, so the cookie goes to this host only. */
+  domain?: string;
+  /** Default true in production and false otherwise. */
+  secure?: boolean;
+  /** Default true. */
+  httpOnly?: boolean;
+  /** Default `"lax"`. */
+  sameSite?: "lax" | "strict" | "none";
+  /** Seconds of inactivity after which the session ends. Default: only `maxAge` applies. */
+  idleTimeoutSeconds?: number;
+  /** Seconds after creation (or the last `regenerate`) after which the session ends. Default: none. */
+  absoluteTimeoutSeconds?: number;
+  /** Server-side store. Default: the data lives in the cookie, encrypted with AES-256-GCM. */
+  store?: SessionStore;
+  /** Clock in epoch milliseconds, for tests. Default `Date.now`. */
+  clock?: () => number;
+  /** Allows a cookie without `secure` in production. Only behind a proxy that adds TLS. */
+  dangerouslyAllowInsecureCookies?: boolean;
+}
+
+const OPTION_KEYS = [
+  "secretKey",
+  "cookieName",
+  "maxAge",
+  "path",
+  "domain",
+  "secure",
+  "httpOnly",
+  "sameSite",
+  "idleTimeoutSeconds",
+  "absoluteTimeoutSeconds",
+  "store",
+  "clock",
+  "dangerouslyAllowInsecureCookies",
+];
+
+/** Browsers drop a cookie whose name, value and attributes pass 4,096 bytes (RFC 6265 section 6.1). */
+const MAX_COOKIE_BYTES = 4096;
+/** Space reserved for the cookie's attributes when checking the size of a cookie session. */
+const ATTRIBUTE_ALLOWANCE = 160;
+/** A session seen again is re-saved at most this often just to refresh its last-seen time. */
+const TOUCH_INTERVAL_MS = 60_000;
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** A cookie session that would not fit in a browser cookie. */
+export class SessionTooLargeError extends ChirpError {
+  readonly code = "CHIRP_SESSION_TOO_LARGE";
+  readonly status = 500;
+
+  constructor(bytes: number) {
+    super(
+      `The session cookie would be about ${String(bytes)} bytes, over the ${String(MAX_COOKIE_BYTES)}-byte limit of browsers. ` +
+        "Store less in the session, or keep sessions server-side with new SessionMiddleware({ store: new MemorySessionStore() }) " +
+        "or a RedisSessionStore.",
+    );
+    this.name = "SessionTooLargeError";
+  }
+}
+
+interface OpenedSession {
+  data: SessionData;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The cookie value or session id that arrived, when it opened a session. */
+  id: string | null;
+  /** Storage key of the server-side record. */
+  storageKey: string | null;
+  /** True when an older key opened the session, so it must be re-issued under the newest. */
+  reissue: boolean;
+}
+
+function positiveSeconds(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(
+      `SessionMiddleware ${name} must be a positive number of seconds, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function toNullPrototype(data: unknown): SessionData {
+  return Object.assign(Object.create(null) as SessionData, data);
+}
+
+/**
+ * Sessions for every request, in `req.session`. By default the data lives in the cookie,
+ * encrypted and authenticated with AES-256-GCM, so the client can neither read nor change it.
+ * With a `store`, the cookie carries a random 256-bit id. Timestamps live inside the
+ * protected data, so editing the cookie's Max-Age or replaying an old cookie cannot extend a
+ * session. Expired, tampered or unknown sessions become new empty sessions.
+ */
+export class SessionMiddleware {
+  readonly middlewareName = "SessionMiddleware";
+  readonly #options: SessionOptions;
+  readonly #keys: readonly Buffer[];
+  readonly #cookieName: string;
+  readonly #maxAgeMs: number;
+  readonly #maxAgeSeconds: number;
+  readonly #idleMs: number | undefined;
+  readonly #absoluteMs: number | undefined;
+  readonly #touchMs: number;
+  readonly #store: SessionStore | undefined;
+  readonly #clock: () => number;
+  readonly #associatedData: string;
+  #cookieOptions: CookieOptions | undefined;
+
+  constructor(options: SessionOptions = {}) {
+    checkOptionKeys("SessionMiddleware", options, OPTION_KEYS);
+    this.#options = options;
+    this.#keys = SecretKeys.resolve(options.secretKey, "secretKey").derive("session");
+    this.#cookieName = options.cookieName ?? "chirp_session";
+    this.#maxAgeSeconds = positiveSeconds("maxAge", options.maxAge) ?? 86_400;
+    if (!Number.isInteger(this.#maxAgeSeconds)) {
+      throw new ConfigurationError(
+        `SessionMiddleware maxAge must be a whole number of seconds, got ${String(options.maxAge)}`,
+      );
+    }
+    this.#maxAgeMs = this.#maxAgeSeconds * 1000;
+    const idle = positiveSeconds("idleTimeoutSeconds", options.idleTimeoutSeconds);
+    const absolute = positiveSeconds("absoluteTimeoutSeconds", options.absoluteTimeoutSeconds);
+    this.#idleMs = idle === undefined ? undefined : idle * 1000;
+    this.#absoluteMs = absolute === undefined ? undefined : absolute * 1000;
+    // Refresh the last-seen time often enough that an active visitor never hits the idle limit.
+    this.#touchMs = Math.min(TOUCH_INTERVAL_MS, Math.min(this.#idleMs ?? Infinity, this.#maxAgeMs) / 2);
+    if (options.store !== undefined) {
+      const store = options.store as Partial<SessionStore> | null;
+      if (
+        typeof store?.load !== "function" ||
+        typeof store.save !== "function" ||
+        typeof store.destroy !== "function"
+      ) {
+        throw new ConfigurationError("SessionMiddleware store must implement load, save and destroy");
+      }
+    }
+    this.#store = options.store;
+    this.#clock = options.clock ?? Date.now;
+    this.#associatedData = `bengal-chirp session ${this.#cookieName}`;
+  }
+
+  /** Resolves the cookie flags, which depend on the environment, and checks them. */
+  setup(app: App): void {
+    const secure = this.#options.secure ?? app.env === "production";
+    if (app.env === "production" && !secure && this.#options.dangerouslyAllowInsecureCookies !== true) {
+      throw new ConfigurationError(
+        "SessionMiddleware secure is false in production, so the session cookie would travel over plain HTTP. " +
+          "Remove secure: false, or set dangerouslyAllowInsecureCookies: true if a proxy in front adds TLS.",
+      );
+    }
+    const cookieOptions: CookieOptions = {
+      path: this.#options.path ?? "/",
+      secure,
+      httpOnly: this.#options.httpOnly ?? true,
+      sameSite: this.#options.sameSite ?? "lax",
+      maxAge: this.#maxAgeSeconds,
+    };
+    if (this.#options.domain !== undefined) cookieOptions.domain = this.#options.domain;
+    try {
+      serializeCookie(this.#cookieName, "x", cookieOptions);
+    } catch (error) {
+      throw new ConfigurationError(`SessionMiddleware cookie settings are invalid: ${(error as Error).message}`);
+    }
+    this.#cookieOptions = cookieOptions;
+  }
+
+  async handle(req: Request, next: Next): Promise<Response> {
+    const now = this.#clock();
+    const opened = await this.#open(req, now);
+    const session = new Session(
+      opened?.data ?? toNullPrototype({}),
+      opened === null,
+      this.#store === undefined ? this.#checkCookieSize : noCheck,
+    );
+    req.session = session;
+    const response = await next();
+    return this.#commit(session, opened, now, response);
+  }
+
+  readonly #checkCookieSize = (data: Readonly<SessionData>): void => {
+    const payloadBytes = Buffer.byteLength(JSON.stringify({ c: 0, s: 0, d: data })) + 32;
+    const bytes = this.#cookieName.length + 1 + sealedLength(payloadBytes) + ATTRIBUTE_ALLOWANCE;
+    if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes);
+  };
+
+  async #open(req: Request, now: number): Promise<OpenedSession | null> {
+    const value = req.cookies[this.#cookieName];
+    if (value === undefined || value === "") return null;
+
+    const opened = this.#store === undefined ? this.#openCookie(value) : await this.#openRecord(value);
+    if (opened === null) {
+      emitSecurityEvent("session.invalid", {
+        req,
+        details: { store: this.#store === undefined ? "cookie" : "server" },
+      });
+      return null;
+    }
+    const expiredBy = this.#expiryReason(opened, now);
+    if (expiredBy !== null) {
+      emitSecurityEvent("session.expired", { req, details: { reason: expiredBy } });
+      if (opened.storageKey !== null) await this.#storeCall(() => this.#store?.destroy(opened.storageKey as string));
+      return null;
+    }
+    return opened;
+  }
+
+  #openCookie(value: string): OpenedSession | null {
+    const result = open(this.#keys, this.#associatedData, value);
+    if (result === null) return null;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(result.plaintext);
+    } catch {
+      return null;
+    }
+    const { c: createdAt, s: lastSeenAt, d: data } = (payload ?? {}) as { c?: unknown; s?: unknown; d?: unknown };
+    if (typeof createdAt !== "number" || typeof lastSeenAt !== "number" || typeof data !== "object" || data === null) {
+      return null;
+    }
+    return {
+      data: toNullPrototype(data),
+      createdAt,
+      lastSeenAt,
+      id: value,
+      storageKey: null,
+      reissue: result.keyIndex > 0,
+    };
+  }
+
+  async #openRecord(id: string): Promise<OpenedSession | null> {
+    if (!SESSION_ID.test(id)) return null;
+    for (const [keyIndex, key] of this.#keys.entries()) {
+      const storageKey = this.#storageKey(key, id);
+      const record = await this.#storeCall(() => (this.#store as SessionStore).load(storageKey));
+      if (record !== null) {
+        return {
+          data: toNullPrototype(record.data),
+          createdAt: record.createdAt,
+          lastSeenAt: record.lastSeenAt,
+          id,
+          storageKey,
+          reissue: keyIndex > 0,
+        };
+      }
+    }
+    return null;
+  }
+
+  #expiryReason(opened: OpenedSession, now: number): "max_age" | "idle" | "absolute" | null {
+    if (this.#absoluteMs !== undefined && now - opened.createdAt >= this.#absoluteMs) return "absolute";
+    if (this.#idleMs !== undefined && now - opened.lastSeenAt >= this.#idleMs) return "idle";
+    if (now - opened.lastSeenAt >= this.#maxAgeMs) return "max_age";
+    // A last-seen time in the future means a clock change or a forged record; treat it as expired.
+    if (opened.lastSeenAt > now + TOUCH_INTERVAL_MS) return "idle";
+    return null;
+  }
+
+  #storageKey(key: Buffer, id: string): string {
+    return createHmac("sha256", key).update(id).digest("base64url");
+  }
+
+  /** Runs a store call; a failure becomes a 503, which the error page logs with its cause. */
+  async #storeCall<T>(call: () => Promise<T> | undefined): Promise<T> {
+    try {
+      return (await call()) as T;
+    } catch (error) {
+      throw new HTTPError(503, "Sessions are unavailable, try again shortly", { cause: error });
+    }
+  }
+
+  async #commit(session: Session, opened: OpenedSession | null, now: number, response: Response): Promise<Response> {
+    const cookieOptions = this.#cookieOptions as CookieOptions;
+    const changed = session.isModified || session.isRegenerated;
+
+    if (session.isEmpty) {
+      if (opened === null || !changed) return response;
+      // The session was emptied: end it on the server and in the browser.
+      if (opened.storageKey !== null) await this.#storeCall(() => this.#store?.destroy(opened.storageKey as string));
+      return response.withoutCookie(this.#cookieName, cookieOptions);
+    }
+
+    const touchDue = opened !== null && now - opened.lastSeenAt >= this.#touchMs;
+    if (!changed && !touchDue && opened?.reissue !== true) return response;
+
+    const record: SessionRecord = {
+      data: session.data,
+      createdAt: opened === null || session.isRegenerated ? now : opened.createdAt,
+      lastSeenAt: now,
+    };
+
+    if (this.#store === undefined) {
+      const value = seal(
+        this.#keys[0] as Buffer,
+        this.#associatedData,
+        JSON.stringify({ c: record.createdAt, s: record.lastSeenAt, d: record.data }),
+      );
+      return response.withCookie(this.#cookieName, value, cookieOptions);
+    }
+
+    const store = this.#store;
+    const keepId = opened !== null && !session.isRegenerated;
+    const id = keepId ? (opened.id as string) : randomBytes(32).toString("base64url");
+    const storageKey = this.#storageKey(this.#keys[0] as Buffer, id);
+    if (opened?.storageKey != null && opened.storageKey !== storageKey) {
+      const oldKey = opened.storageKey;
+      await this.#storeCall(() => store.destroy(oldKey));
+    }
+    await this.#storeCall(() => store.save(storageKey, record, this.#maxAgeSeconds));
+    return response.withCookie(this.#cookieName, id, cookieOptions);
+  }
+}
+
+function noCheck(): void {
+  // Server-side stores have no size limit of their own.
+}

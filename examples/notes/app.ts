@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { App, Fragment, HTTPError, Redirect, Template } from "../../src/index.js";
 import type { Env, Logger, Request } from "../../src/index.js";
+import { SessionMiddleware } from "../../src/middleware/index.js";
 import { loadAssets } from "./assets.js";
 import { NoteStore } from "./store.js";
 import { MAX_NOTE_LENGTH, validateNoteText } from "./validation.js";
@@ -15,6 +16,8 @@ export interface NotesAppOptions {
   logger?: Logger;
   /** Clock for the creation time of notes. Default `() => new Date()`. */
   now?: () => Date;
+  /** Secret key for sessions, at least 32 bytes. Default: `CHIRP_SECRET_KEY`. */
+  secretKey?: string;
 }
 
 /** The configured app and the resources it owns. */
@@ -44,6 +47,14 @@ function deleteNote(store: NoteStore, req: Request): void {
   if (!NOTE_ID.test(id) || !store.delete(Number(id))) throw noteNotFound(id);
 }
 
+/** Returns the one-time message stored by the previous request, removing it from the session. */
+function takeFlash(req: Request): string {
+  const flash = req.session.get("flash");
+  if (flash === undefined) return "";
+  req.session.delete("flash");
+  return typeof flash === "string" ? flash : "";
+}
+
 /** Formats an ISO 8601 UTC timestamp to the minute, such as `2025-01-31 09:30 UTC`. */
 function formatUtcMinute(value: string): string {
   return `${value.slice(0, 16).replace("T", " ")} UTC`;
@@ -58,8 +69,9 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
   const assets = loadAssets();
   const app = new App({ templates: TEMPLATES, env: options.env, logger: options.logger });
   app.addTemplateFilter("utc_minute", formatUtcMinute);
+  app.addMiddleware(new SessionMiddleware(options.secretKey === undefined ? {} : { secretKey: options.secretKey }));
 
-  function notesPage(form: { text?: string; error?: string } = {}, status = 200): Template {
+  function notesPage(req: Request, form: { text?: string; error?: string } = {}, status = 200): Template {
     return Template(
       "notes.html",
       {
@@ -68,20 +80,21 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
         maxLength: MAX_NOTE_LENGTH,
         text: form.text ?? "",
         error: form.error ?? "",
+        flash: takeFlash(req),
       },
       { status },
     );
   }
 
-  app.get("/", () => Template("home.html", { noteCount: store.count() }));
+  app.get("/", (req) => Template("home.html", { noteCount: store.count(), flash: takeFlash(req) }));
 
-  app.get("/notes", () => notesPage());
+  app.get("/notes", (req) => notesPage(req));
 
   app.post("/notes", async (req) => {
     const form = await req.form();
     const result = validateNoteText(form.get("text"));
     if (!result.ok) {
-      if (!req.isHtmx) return notesPage({ text: form.get("text") ?? "", error: result.message }, result.status);
+      if (!req.isHtmx) return notesPage(req, { text: form.get("text") ?? "", error: result.message }, result.status);
       // The htmx headers move the swap from the list to the form's error message.
       return Fragment(
         "notes.html",
@@ -93,6 +106,8 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
 
     const note = store.add(result.text);
     if (req.isHtmx) return Fragment("notes.html", "note", { note });
+    // The message survives the redirect in the session and is shown once by the next page.
+    req.session.set("flash", "Note saved.");
     // 303 makes the browser follow with GET, so reloading the page does not post the note again.
     return Redirect("/notes", 303);
   });
@@ -106,6 +121,7 @@ export function createNotesApp(options: NotesAppOptions): NotesApp {
   // HTML forms can only send GET and POST, so without htmx the delete button posts here.
   app.post("/notes/:id/delete", (req) => {
     deleteNote(store, req);
+    req.session.set("flash", "Note deleted.");
     return Redirect("/notes", 303);
   });
 

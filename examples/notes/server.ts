@@ -2,8 +2,11 @@
  * Starts the notes app: `npm start`, or `tsx examples/notes/server.ts`.
  *
  * Environment: PORT (default 8000), HOST (default 127.0.0.1, reachable from this machine
- * only) and NOTES_DATABASE (default examples/notes/data/notes.sqlite3).
+ * only), NOTES_DATABASE (default examples/notes/data/notes.sqlite3) and CHIRP_SECRET_KEY.
+ * Without CHIRP_SECRET_KEY, development mode uses a random key that lasts until the process
+ * exits; other modes refuse to start.
  */
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createNotesApp, type NotesApp } from "./app.js";
@@ -50,7 +53,14 @@ async function main(): Promise<void> {
   const host = process.env.HOST ?? "127.0.0.1";
   const databasePath = process.env.NOTES_DATABASE ?? fileURLToPath(new URL("./data/notes.sqlite3", import.meta.url));
 
-  const notes = createNotesApp({ databasePath });
+  let secretKey: string | undefined;
+  const env = process.env.CHIRP_ENV || process.env.NODE_ENV || "development";
+  if (!process.env.CHIRP_SECRET_KEY && env === "development") {
+    secretKey = randomBytes(48).toString("base64url");
+    console.warn("CHIRP_SECRET_KEY is not set: using a random key, so sessions end when the server stops");
+  }
+
+  const notes = createNotesApp(secretKey === undefined ? { databasePath } : { databasePath, secretKey });
   let address: AddressInfo;
   try {
     const server = await notes.app.listen({ port, host });

@@ -11,9 +11,10 @@ import { TestClient } from "../../src/testing/index.js";
 
 const HTMX = { "hx-request": "true" };
 const FIXED_NOW = new Date("2025-01-31T09:30:15.000Z");
+const SECRET_KEY = "notes-test-secret-key-that-is-long-enough-0123456789";
 
 function createTestApp(t: TestContext): NotesApp {
-  const notes = createNotesApp({ databasePath: IN_MEMORY, env: "test", now: () => FIXED_NOW });
+  const notes = createNotesApp({ databasePath: IN_MEMORY, env: "test", now: () => FIXED_NOW, secretKey: SECRET_KEY });
   t.after(() => notes.close());
   return notes;
 }
@@ -74,6 +75,28 @@ test("plain POST redirects and note appears escaped", async (t) => {
   assert.match(page.text, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; &#39;more&#39;/);
   assert.doesNotMatch(page.text, /<script>alert/);
   assert.match(page.text, /<time datetime="2025-01-31T09:30:15.000Z">2025-01-31 09:30 UTC<\/time>/);
+});
+
+test("flash message shows once after saving", async (t) => {
+  const { client } = createClient(t);
+
+  const saved = await client.post("/notes", { form: { text: "remember the milk" } });
+  assert.equal(saved.status, 303);
+  assert.equal(saved.cookies.length, 1, "the session cookie carries the message");
+
+  const page = await client.get("/notes");
+  assert.match(page.text, /<p class="flash" role="status">Note saved\.<\/p>/);
+
+  const again = await client.get("/notes");
+  assert.doesNotMatch(again.text, /class="flash"/);
+});
+
+test("flash message is private to its session", async (t) => {
+  const { notes, client } = createClient(t);
+  await client.post("/notes", { form: { text: "mine" } });
+
+  const stranger = await new TestClient(notes.app).get("/notes");
+  assert.doesNotMatch(stranger.text, /class="flash"/);
 });
 
 test("POST trims text and normalises line breaks", async (t) => {
@@ -296,11 +319,11 @@ test("file database keeps notes across restarts", async (t) => {
   // A folder that does not exist yet, as examples/notes/data/ on the first start.
   const databasePath = join(directory, "data", "notes.sqlite3");
 
-  const first = createNotesApp({ databasePath, env: "test" });
+  const first = createNotesApp({ databasePath, env: "test", secretKey: SECRET_KEY });
   first.store.add("persisted");
   await first.close();
 
-  const second = createNotesApp({ databasePath, env: "test" });
+  const second = createNotesApp({ databasePath, env: "test", secretKey: SECRET_KEY });
   t.after(() => second.close());
   const page = await new TestClient(second.app).get("/notes");
   assert.match(page.text, /persisted/);

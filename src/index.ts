@@ -1,6 +1,7 @@
 export { App } from "./app/app.js";
 export type { AppOptions } from "./app/app.js";
 export type { Env } from "./app/env.js";
+export { escapeHtml } from "./app/error-pages.js";
 export { ChirpError, ConfigurationError, HTTPError, InvalidCookieError, InvalidHeaderError } from "./app/errors.js";
 export type { HTTPErrorOptions } from "./app/errors.js";
 export type { Logger } from "./app/logger.js";

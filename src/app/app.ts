@@ -35,9 +35,11 @@ const APP_OPTIONS = ["templates", "env", "trustProxy", "limits", "logger", "clos
 
 type Endpoint = (req: Request) => Promise<Response>;
 
-function middlewareName(middleware: Middleware): string {
-  if (typeof middleware === "function") return middleware.name;
-  return middleware.middlewareName ?? middleware.constructor.name;
+function middlewareName(middleware: Middleware, index: number): string {
+  const name =
+    typeof middleware === "function" ? middleware.name : (middleware.middlewareName ?? middleware.constructor.name);
+  // Arrow functions and object literals have no useful name of their own.
+  return name === "" || name === "Object" ? `middleware #${String(index + 1)}` : name;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -81,6 +83,11 @@ export class App {
       throw new ConfigurationError(`closeTimeoutSeconds must be a non-negative number, got ${String(closeTimeout)}`);
     }
     this.#closeTimeoutSeconds = closeTimeout;
+  }
+
+  /** The request body limits in force. */
+  get limits(): Readonly<BodyLimits> {
+    return this.#settings.limits;
   }
 
   /** The middleware in the order added. */
@@ -154,7 +161,7 @@ export class App {
    */
   ready(): this {
     if (this.#ready) return this;
-    const names = this.#middleware.map(middlewareName);
+    const names = this.#middleware.map((middleware, index) => middlewareName(middleware, index));
     this.#middleware.forEach((middleware, index) => {
       if (typeof middleware === "function") return;
       for (const required of middleware.requires ?? []) {
@@ -312,7 +319,7 @@ export class App {
 
   #checkMiddlewareResult(response: unknown, index: number, req: Request): Response {
     if (response instanceof Response) return response;
-    const name = middlewareName(this.#middleware[index] as Middleware) || "anonymous middleware";
+    const name = middlewareName(this.#middleware[index] as Middleware, index);
     return this.#errorResponse(
       new TypeError(`${name} resolved to ${String(response)} instead of a Response; return await next() or a Response`),
       req,
@@ -325,7 +332,8 @@ export class App {
       try {
         result = (middleware.finalizeResponse as NonNullable<MiddlewareObject["finalizeResponse"]>)(req, result);
       } catch (error) {
-        this.logger.error({ err: error, middleware: middlewareName(middleware) }, "finalizeResponse failed");
+        const index = this.#middleware.indexOf(middleware);
+        this.logger.error({ err: error, middleware: middlewareName(middleware, index) }, "finalizeResponse failed");
         result = this.#errorResponse(error, req);
       }
     }

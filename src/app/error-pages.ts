@@ -13,6 +13,7 @@ export function prefersJson(headers: Request["headers"]): boolean {
   return new Negotiator({ headers }).mediaType(OFFERED) === "application/json";
 }
 
+/** Escapes `& < > " '` for use in HTML text and quoted attribute values. */
 export function escapeHtml(text: string): string {
   return text
     .replaceAll("&", "&amp;")

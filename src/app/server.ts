@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { Readable, pipeline } from "node:stream";
+import { mediaType } from "../http/body.js";
+import type { BodyLimits } from "../http/limits.js";
 import type { RawRequest } from "../http/request.js";
 import type { Response } from "../http/response.js";
 import type { Logger } from "./logger.js";
@@ -8,6 +10,7 @@ import type { Logger } from "./logger.js";
 /** The parts of an App the node:http adapter uses. */
 interface Dispatcher {
   readonly logger: Logger;
+  readonly limits: Readonly<BodyLimits>;
   dispatch(raw: RawRequest): Promise<Response>;
 }
 
@@ -83,7 +86,20 @@ export function createRequestListener(app: Dispatcher): RequestListener {
 
 /** Starts a node:http server for `app` and resolves once it listens. */
 export function listen(app: Dispatcher, options: ListenOptions): Promise<Server> {
-  const server = createServer(createRequestListener(app));
+  const listener = createRequestListener(app);
+  const server = createServer(listener);
+  // With "Expect: 100-continue" the client waits before sending the body. Node would send
+  // 100 Continue on its own; instead, a body already declared too large gets no invitation,
+  // and the handler's body reader answers 413 without the client uploading it.
+  server.on("checkContinue", function answerExpectContinue(req, res) {
+    const limit =
+      mediaType(req.headers["content-type"]) === "multipart/form-data"
+        ? app.limits.multipartBytes
+        : app.limits.bodyBytes;
+    const declared = Number(req.headers["content-length"]);
+    if (!(declared > limit)) res.writeContinue();
+    listener(req, res);
+  });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8000, options.host ?? "127.0.0.1", () => {

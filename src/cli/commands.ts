@@ -18,7 +18,11 @@ function version(): string {
 
 /** Runs the `chirp` command and returns the exit code. */
 export function main(args: readonly string[], write: (text: string) => void): number {
-  const command = args[0] ?? "help";
+  const command = args[0];
+  if (command === undefined) {
+    write(USAGE);
+    return 2;
+  }
   switch (command) {
     case "secret":
       write(`${randomBytes(48).toString("base64url")}\n`);

@@ -16,6 +16,20 @@ export function mediaType(contentType: string | undefined): string {
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }
 
+/** Returns the charset parameter of a Content-Type header in lower case, or undefined. */
+export function charset(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "");
+  return match?.[1]?.toLowerCase();
+}
+
+/** Throws 415 unless the body declares no charset or UTF-8, the only one the readers decode. */
+export function requireUtf8(contentType: string | undefined): void {
+  const declared = charset(contentType);
+  if (declared !== undefined && declared !== "utf-8" && declared !== "utf8" && declared !== "us-ascii") {
+    throw new HTTPError(415, `Unsupported charset ${declared}: send the body as UTF-8`);
+  }
+}
+
 /** Throws 413 when a declared Content-Length already exceeds `limit`, before reading a byte. */
 export function checkContentLength(header: string | undefined, limit: number): void {
   if (header === undefined) return;

@@ -4,7 +4,7 @@ import secureJson from "secure-json-parse";
 import { ConfigurationError, HTTPError } from "../app/errors.js";
 import type { Logger } from "../app/logger.js";
 import type { Session } from "../middleware/session/session.js";
-import { checkContentLength, mediaType, readBody } from "./body.js";
+import { checkContentLength, mediaType, readBody, requireUtf8 } from "./body.js";
 import { resolveClientAddress, type TrustFunction } from "./client-address.js";
 import { parseCookieHeader, type Cookies } from "./cookies.js";
 import { parseMultipart, parseUrlencoded, type Form } from "./form.js";
@@ -224,6 +224,7 @@ export class Request {
     if (type !== "application/json" && !type.endsWith("+json")) {
       throw new HTTPError(415, "Expected a JSON body (Content-Type: application/json)");
     }
+    requireUtf8(this.headers["content-type"]);
     const text = await this.text();
     try {
       return secureJson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
@@ -236,6 +237,7 @@ export class Request {
     const contentType = this.headers["content-type"];
     const type = mediaType(contentType);
     if (type === "application/x-www-form-urlencoded") {
+      requireUtf8(contentType);
       return parseUrlencoded(await this.bytes(), this.#settings.limits);
     }
     if (type === "multipart/form-data") {

@@ -127,6 +127,25 @@ test("form field count is limited", async () => {
   assert.equal(tooMany.status, 413);
 });
 
+test("non-UTF-8 charset gives 415", async () => {
+  const { client } = bodyApp();
+  const latin = await client.post("/form", {
+    body: "a=caf%E9",
+    headers: { "content-type": "application/x-www-form-urlencoded; charset=ISO-8859-1" },
+  });
+  assert.equal(latin.status, 415);
+  const json = await client.post("/json", {
+    body: "{}",
+    headers: { "content-type": 'application/json; charset="utf-16"' },
+  });
+  assert.equal(json.status, 415);
+  const utf8 = await client.post("/form", {
+    body: "a=caf%C3%A9",
+    headers: { "content-type": "application/x-www-form-urlencoded; Charset=UTF-8" },
+  });
+  assert.deepEqual(utf8.json(), { fields: [["a", "café"]], file: null });
+});
+
 test("form content type is checked", async () => {
   const { client } = bodyApp();
   const response = await client.post("/form", { body: "a=1", headers: { "content-type": "text/plain" } });

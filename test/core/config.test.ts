@@ -64,4 +64,8 @@ test("chirp rejects unknown commands", () => {
     main(["version"], (text) => output.push(text)),
     0,
   );
+  assert.equal(
+    main([], (text) => output.push(text)),
+    2,
+  );
 });

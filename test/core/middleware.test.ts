@@ -145,6 +145,12 @@ test("requires fails at start-up", () => {
   assert.throws(() => missing.handler(), /requires SessionLike/);
 });
 
+test("unnamed middleware is named by position", () => {
+  const app = new App({ env: "test" });
+  app.addMiddleware({ requires: ["SessionLike"], handle: (_req: Request, next: Next) => next() });
+  assert.throws(() => app.ready(), /middleware #1 requires SessionLike/);
+});
+
 test("listen rejects a bad middleware order", async () => {
   const app = new App({ env: "test" });
   app.addMiddleware(new NeedsSession());

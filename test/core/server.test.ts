@@ -111,6 +111,38 @@ test("oversized chunked body gets 413", async () => {
   }
 });
 
+test("Expect 100-continue is refused for oversized bodies", async () => {
+  const app = makeApp();
+  const server = await app.listen({ port: 0 });
+  try {
+    const url = `${baseUrl(server)}/echo`;
+    const expectContinue = (length: number): Promise<{ continued: boolean; status: number }> =>
+      new Promise((resolve, reject) => {
+        let continued = false;
+        const req = httpRequest(url, {
+          method: "POST",
+          headers: { "content-type": "text/plain", "content-length": String(length), expect: "100-continue" },
+        });
+        req.on("continue", () => {
+          continued = true;
+          req.end(Buffer.alloc(length, 97));
+        });
+        req.on("response", (res) => {
+          res.resume();
+          res.on("end", () => {
+            resolve({ continued, status: res.statusCode ?? 0 });
+          });
+        });
+        req.on("error", reject);
+        req.flushHeaders();
+      });
+    assert.deepEqual(await expectContinue(10 * 1024 * 1024), { continued: false, status: 413 });
+    assert.deepEqual(await expectContinue(100), { continued: true, status: 200 });
+  } finally {
+    await app.close();
+  }
+});
+
 test("close waits for in-flight requests", async () => {
   const app = makeApp();
   const url = baseUrl(await app.listen({ port: 0 }));

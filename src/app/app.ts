@@ -13,7 +13,15 @@ import { checkOptionKeys } from "./options.js";
 import { toResponse } from "./results.js";
 import { Router, type RouteMatch } from "./router.js";
 import { closeServer, createRequestListener, listen, type ListenOptions, type RequestListener } from "./server.js";
-import type { Handler, Middleware, MiddlewareObject, Next, RouteOptions } from "./types.js";
+import {
+  GUARD_CHECK,
+  type GuardedHandler,
+  type Handler,
+  type Middleware,
+  type MiddlewareObject,
+  type Next,
+  type RouteOptions,
+} from "./types.js";
 
 /** Options of {@link App}. */
 export interface AppOptions {
@@ -269,8 +277,16 @@ export class App {
     }
     const allow = match.entry.allow;
     if (req.method === "OPTIONS") {
-      return function answerOptions() {
-        return Promise.resolve(Response.trusted(204, { allow }, null));
+      const checks = [...match.entry.handlers.values()].flatMap(
+        (routeHandler) => (routeHandler as GuardedHandler)[GUARD_CHECK] ?? [],
+      );
+      return async function answerOptions(request) {
+        // A guarded route reveals its methods only to those its guards let through.
+        for (const check of checks) {
+          const denied = await check(request);
+          if (denied !== null) return denied;
+        }
+        return Response.trusted(204, { allow }, null);
       };
     }
     return function rejectMethodNotAllowed() {

@@ -19,6 +19,15 @@ export type Result =
 /** A route handler. */
 export type Handler = (req: Request) => Result | Promise<Result>;
 
+/** A guard check: resolves to a response that stops the request, or null to let it through. */
+export type GuardCheck = (req: Request) => Promise<Response | null>;
+
+/** The property under which a guarded handler carries its check, so OPTIONS can apply it too. */
+export const GUARD_CHECK = Symbol("bengal-chirp guard check");
+
+/** A handler wrapped by `loginRequired` or `requires`. */
+export type GuardedHandler = Handler & { [GUARD_CHECK]?: GuardCheck };
+
 /** Runs the rest of the pipeline and resolves to its response; never rejects. */
 export type Next = () => Promise<Response>;
 

@@ -4,6 +4,7 @@ import secureJson from "secure-json-parse";
 import { ConfigurationError, HTTPError } from "../app/errors.js";
 import type { Logger } from "../app/logger.js";
 import type { Session } from "../middleware/session/session.js";
+import type { AuthUser } from "../security/users.js";
 import { checkContentLength, mediaType, readBody, requireUtf8 } from "./body.js";
 import { resolveClientAddress, type TrustFunction } from "./client-address.js";
 import { parseCookieHeader, type Cookies } from "./cookies.js";
@@ -104,7 +105,8 @@ export class Request {
   #form: Promise<Form> | undefined;
   #json: Promise<unknown> | undefined;
   #session: Session | undefined;
-  #user: unknown;
+  #user: AuthUser | undefined;
+  #authenticatedBy: "session" | "token" | null = null;
 
   constructor(raw: RawRequest, settings: RequestSettings, rawPath: string, search: string) {
     this.method = raw.method;
@@ -170,16 +172,31 @@ export class Request {
     this.#session = session;
   }
 
-  /** The user that AuthMiddleware loaded; throws when it is not installed. */
-  get user(): unknown {
+  /**
+   * The user AuthMiddleware loaded, or the anonymous user (`id: ""`) when nobody is logged
+   * in; throws when AuthMiddleware is not installed. Cast it to the application's user type.
+   */
+  get user(): AuthUser {
     if (this.#user === undefined) {
       throw new ConfigurationError("req.user needs AuthMiddleware: add it with app.addMiddleware()");
     }
     return this.#user;
   }
 
-  set user(user: unknown) {
+  /** True when a user is logged in, through the session or a bearer token. */
+  get isAuthenticated(): boolean {
+    return this.#authenticatedBy !== null;
+  }
+
+  /** How the user was authenticated: `"session"`, `"token"`, or null when anonymous. */
+  get authenticatedBy(): "session" | "token" | null {
+    return this.#authenticatedBy;
+  }
+
+  /** @internal Sets the user; called by AuthMiddleware, `login` and `logout`. */
+  setUser(user: AuthUser, authenticatedBy: "session" | "token" | null): void {
     this.#user = user;
+    this.#authenticatedBy = authenticatedBy;
   }
 
   /** Reads the raw body, at most `limits.bodyBytes` long (413 beyond), once; later calls reuse it. */

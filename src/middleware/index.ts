@@ -1,4 +1,6 @@
 export type { Middleware, MiddlewareFunction, MiddlewareObject, Next } from "../app/types.js";
+export { AuthMiddleware } from "./auth/index.js";
+export type { AuthOptions } from "./auth/index.js";
 export { Session, SessionMiddleware, SessionTooLargeError } from "./session/index.js";
 export type { JsonValue, SessionData, SessionOptions, SessionRecord, SessionStore } from "./session/index.js";
 export { MemorySessionStore } from "../stores/memory-session-store.js";

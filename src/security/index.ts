@@ -1,4 +1,10 @@
 export { emitSecurityEvent, setSecurityEventSink } from "./audit.js";
 export type { SecurityEvent, SecurityEventInit, SecurityEventSink } from "./audit.js";
 export { SECURITY_EVENT_NAMES } from "./events.js";
+export { loginRequired, requires } from "./guards.js";
+export type { Policy, RequiresOptions } from "./guards.js";
+export { login, logout } from "./login.js";
+export { isSafeUrl, safeRedirect } from "./urls.js";
+export { ANONYMOUS_USER } from "./users.js";
+export type { AnonymousUser, AuthUser } from "./users.js";
 export type { SecurityEventName } from "./events.js";

@@ -1,0 +1,2 @@
+export { AuthMiddleware } from "./middleware.js";
+export type { AuthOptions } from "./middleware.js";

@@ -8,9 +8,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import nunjucks from "nunjucks";
 import type * as Chirp from "../src/index.js";
+import type * as ChirpMiddleware from "../src/middleware/index.js";
 import { PAGE_TEMPLATE, TEMPLATE_DIRECTORY, pageContext } from "./page.js";
 import {
   SERVER_KINDS,
+  SESSION_USER,
   isServerKind,
   type ChildMessage,
   type ChirpBuild,
@@ -20,6 +22,8 @@ import {
 
 const HOST = "127.0.0.1";
 const HELLO = "Hello";
+// A fixed key of 48 ASCII characters, so cookies stay valid across restarts of the child.
+const SESSION_SECRET_KEY = "bench-only-session-key-do-not-use-in-production!";
 const STOP_GRACE_MS = 2_000;
 // The same headers chirp sends for a string result, so both servers put the same bytes on the wire.
 const HELLO_HEADERS = {
@@ -37,16 +41,32 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
+interface ChirpModules {
+  chirp: typeof Chirp;
+  middleware: typeof ChirpMiddleware;
+  build: ChirpBuild;
+}
+
 /**
  * Imports the built framework from `dist/` when it exists, else `src/` through tsx. Set
- * `BENCH_CHIRP=src` to force the sources.
+ * `BENCH_CHIRP=src` to force the sources. Both entry points come from the same copy, because
+ * the app checks middleware results with `instanceof Response`.
  */
-async function importChirp(): Promise<{ chirp: typeof Chirp; build: ChirpBuild }> {
+async function importChirp(): Promise<ChirpModules> {
   const dist = new URL("../dist/index.js", import.meta.url);
   if (process.env.BENCH_CHIRP !== "src" && existsSync(dist)) {
-    return { chirp: (await import(dist.href)) as typeof Chirp, build: "dist" };
+    const middleware = new URL("../dist/middleware/index.js", import.meta.url);
+    return {
+      chirp: (await import(dist.href)) as typeof Chirp,
+      middleware: (await import(middleware.href)) as typeof ChirpMiddleware,
+      build: "dist",
+    };
   }
-  return { chirp: await import("../src/index.js"), build: "src" };
+  return {
+    chirp: await import("../src/index.js"),
+    middleware: await import("../src/middleware/index.js"),
+    build: "src",
+  };
 }
 
 function listenBare(server: Server): Promise<Started> {
@@ -105,6 +125,47 @@ async function startChirp(kind: "chirp-hello" | "chirp-template"): Promise<Start
   } else {
     app.get("/", () => chirp.Template(PAGE_TEMPLATE, pageContext()));
   }
+  return listenChirp(app, build);
+}
+
+/** Starts the baseline of the session scenarios: the session route's greeting without SessionMiddleware. */
+async function startChirpWithoutSession(): Promise<Started> {
+  const { chirp, build } = await importChirp();
+  const app = new chirp.App({ env: "production" });
+  app.get("/", () => `Hello ${SESSION_USER}`);
+  return listenChirp(app, build);
+}
+
+/**
+ * Starts a route that reads the session, with the data in the encrypted cookie
+ * (`chirp-session-cookie`) or in a MemorySessionStore (`chirp-session-memory`).
+ * `POST /login` stores the user and issues the session cookie that the load requests carry.
+ */
+async function startChirpSession(kind: "chirp-session-cookie" | "chirp-session-memory"): Promise<Started> {
+  const { chirp, middleware, build } = await importChirp();
+  if (typeof middleware.SessionMiddleware !== "function") {
+    throw new Error(`The chirp ${build}/ in use has no SessionMiddleware: run npm run build to rebuild dist/`);
+  }
+  const app = new chirp.App({ env: "production" });
+  app.addMiddleware(
+    new middleware.SessionMiddleware({
+      secretKey: SESSION_SECRET_KEY,
+      // The benchmark runs over plain HTTP on 127.0.0.1, so the cookie cannot be Secure.
+      secure: false,
+      dangerouslyAllowInsecureCookies: true,
+      ...(kind === "chirp-session-memory" ? { store: new middleware.MemorySessionStore() } : {}),
+    }),
+  );
+  app.get("/", (req) => `Hello ${String(req.session.get("user") ?? "anonymous")}`);
+  app.post("/login", (req) => {
+    req.session.regenerate();
+    req.session.set("user", SESSION_USER);
+    return "Logged in";
+  });
+  return listenChirp(app, build);
+}
+
+async function listenChirp(app: Chirp.App, build: ChirpBuild): Promise<Started> {
   const server = await app.listen({ port: 0, host: HOST });
   return { port: (server.address() as AddressInfo).port, build, close: () => app.close() };
 }
@@ -118,6 +179,11 @@ function start(kind: ServerKind): Promise<Started> {
     case "chirp-hello":
     case "chirp-template":
       return startChirp(kind);
+    case "chirp-no-session":
+      return startChirpWithoutSession();
+    case "chirp-session-cookie":
+    case "chirp-session-memory":
+      return startChirpSession(kind);
   }
 }
 

@@ -4,6 +4,8 @@ import autocannon from "autocannon";
 export interface LoadSettings {
   connections: number;
   seconds: number;
+  /** Cookie header sent with every request. Default: none. */
+  cookie?: string;
 }
 
 /** The figures of one autocannon run. */
@@ -28,7 +30,12 @@ export async function runLoad(url: string, settings: LoadSettings): Promise<Load
   if (hostname !== "127.0.0.1" && hostname !== "[::1]") {
     throw new Error(`The benchmark only loads servers on this machine, got ${url}`);
   }
-  const result = await autocannon({ url, connections: settings.connections, duration: settings.seconds });
+  const result = await autocannon({
+    url,
+    connections: settings.connections,
+    duration: settings.seconds,
+    headers: settings.cookie === undefined ? {} : { cookie: settings.cookie },
+  });
   return {
     requestsPerSecond: result.requests.average,
     requests: result.requests.total,

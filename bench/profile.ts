@@ -1,9 +1,10 @@
 /*
  * `npx tsx bench/profile.ts [server kind]`: runs one benchmark server (default chirp-hello)
  * under `node --cpu-prof`, loads it with autocannon for BENCH_DURATION seconds (default 10),
- * and prints the functions with the most CPU time. Locations in `dist/` are mapped back to
- * `src/` through the build's source maps. The .cpuprofile file stays in bench/results/ for
- * Chrome DevTools.
+ * and prints the functions with the most CPU time. The servers of the session scenarios get
+ * a session cookie from `POST /login` first, as in `npm run bench`. Locations in `dist/` are
+ * mapped back to `src/` through the build's source maps. The .cpuprofile file stays in
+ * bench/results/ for Chrome DevTools.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir } from "node:fs/promises";
@@ -11,8 +12,14 @@ import { SourceMap, type SourceMapPayload } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runLoad } from "./load.js";
-import { SERVER_KINDS, isServerKind, type ServerKind } from "./protocol.js";
-import { checkServer, killAllServers, startServer } from "./servers.js";
+import {
+  MAX_SESSION_LOAD_SECONDS,
+  SERVER_KINDS,
+  SESSION_COOKIE_ISSUERS,
+  isServerKind,
+  type ServerKind,
+} from "./protocol.js";
+import { checkServer, killAllServers, logIn, startServer } from "./servers.js";
 
 const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PROFILE_DIRECTORY = fileURLToPath(new URL("results/", import.meta.url));
@@ -142,6 +149,24 @@ async function mainThreadProfile(before: ReadonlySet<string>): Promise<string> {
   return path.join(PROFILE_DIRECTORY, created.sort().at(-1)!);
 }
 
+/**
+ * Logs in to the server that issues `kind`'s session cookie, starting it when it is not the
+ * profiled server itself, and returns the cookie. Returns undefined for servers outside the
+ * session scenarios.
+ */
+async function sessionCookie(kind: ServerKind, url: string): Promise<string | undefined> {
+  const issuer = SESSION_COOKIE_ISSUERS[kind];
+  if (issuer === undefined) return undefined;
+  const issuerServer = issuer === kind ? null : await startServer(issuer);
+  try {
+    const login = await logIn(issuerServer?.url ?? url);
+    if (login.cookie === null) throw new Error(`Login to ${issuer} failed:\n  ${login.problems.join("\n  ")}`);
+    return login.cookie;
+  } finally {
+    await issuerServer?.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const argument = process.argv[2] ?? "chirp-hello";
   if (!isServerKind(argument)) {
@@ -154,14 +179,22 @@ async function main(): Promise<void> {
       `Invalid BENCH_DURATION=${JSON.stringify(process.env.BENCH_DURATION)}: expected a positive number of seconds`,
     );
 
+  if (SESSION_COOKIE_ISSUERS[kind] !== undefined && seconds > MAX_SESSION_LOAD_SECONDS) {
+    throw new Error(
+      `Invalid BENCH_DURATION=${seconds} for ${kind}: expected at most ${MAX_SESSION_LOAD_SECONDS} s, ` +
+        "because SessionMiddleware re-issues the session cookie after a minute",
+    );
+  }
+
   await mkdir(PROFILE_DIRECTORY, { recursive: true });
   const existing = new Set(await readdir(PROFILE_DIRECTORY));
   const server = await startServer(kind, { execArgv: ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIRECTORY}`] });
   try {
-    const problems = await checkServer(kind, server.url);
+    const cookie = await sessionCookie(kind, server.url);
+    const problems = await checkServer(kind, server.url, cookie);
     if (problems.length > 0) throw new Error(`Correctness check failed:\n  ${problems.join("\n  ")}`);
     process.stderr.write(`Profiling ${kind} (chirp from ${server.build ?? "-"}/) for ${seconds} s\n`);
-    const result = await runLoad(server.url, { connections: 50, seconds });
+    const result = await runLoad(server.url, { connections: 50, seconds, cookie });
     process.stderr.write(`${Math.round(result.requestsPerSecond)} requests/s under the profiler\n`);
   } finally {
     await server.stop();

@@ -11,9 +11,16 @@ export interface Scenario {
   readonly candidate: ServerKind;
 }
 
+/**
+ * The first two scenarios compare chirp with bare node:http. The session scenarios compare
+ * a route that reads the session with the same chirp route without SessionMiddleware, so
+ * their ratios show what sessions cost on top of the framework.
+ */
 export const SCENARIOS: readonly Scenario[] = [
   { name: "hello world", baseline: "bare-hello", candidate: "chirp-hello" },
   { name: "template", baseline: "bare-template", candidate: "chirp-template" },
+  { name: "session, cookie store", baseline: "chirp-no-session", candidate: "chirp-session-cookie" },
+  { name: "session, memory store", baseline: "chirp-no-session", candidate: "chirp-session-memory" },
 ];
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
@@ -21,7 +28,34 @@ export const SERVER_LABELS: Record<ServerKind, string> = {
   "chirp-hello": "bengal-chirp",
   "bare-template": "node:http + nunjucks",
   "chirp-template": "bengal-chirp Template()",
+  "chirp-no-session": "bengal-chirp without sessions",
+  "chirp-session-cookie": "bengal-chirp + SessionMiddleware",
+  "chirp-session-memory": "bengal-chirp + SessionMiddleware + MemorySessionStore",
 };
+
+/**
+ * Groups the servers that run back to back in every round: each baseline, then every
+ * candidate measured against it. A baseline shared by several scenarios runs once per round.
+ */
+export function measurementGroups(scenarios: readonly Scenario[] = SCENARIOS): ServerKind[][] {
+  const groups = new Map<ServerKind, ServerKind[]>();
+  for (const scenario of scenarios) {
+    const group = groups.get(scenario.baseline) ?? [scenario.baseline];
+    group.push(scenario.candidate);
+    groups.set(scenario.baseline, group);
+  }
+  return [...groups.values()];
+}
+
+/** Lists each scenario with the servers of its table rows, so a shared baseline gets one row. */
+function scenarioRows(): { scenario: Scenario; kinds: ServerKind[] }[] {
+  const listed = new Set<ServerKind>();
+  return SCENARIOS.map((scenario) => {
+    const kinds = [scenario.baseline, scenario.candidate].filter((kind) => !listed.has(kind));
+    for (const kind of kinds) listed.add(kind);
+    return { scenario, kinds };
+  });
+}
 
 /** Run settings, with durations in seconds. */
 export interface BenchConfig {
@@ -79,7 +113,7 @@ function medianOf(results: ServerResults, metric: Metric): number {
 
 /**
  * Computes the median over the rounds of `metric` for `candidate` divided by `metric` for
- * `baseline` in the same round. The two servers of a pair run back to back in every round, so
+ * `baseline` in the same round. The servers of a scenario run back to back in every round, so
  * pairing them cancels slow changes in machine load that a ratio of medians would keep.
  */
 function pairedRatio(candidate: ServerResults, baseline: ServerResults, metric: Metric): number {
@@ -90,7 +124,7 @@ function pairedRatio(candidate: ServerResults, baseline: ServerResults, metric: 
   return median(ratios);
 }
 
-/** Returns the median paired requests/s ratio of a scenario's chirp server to its baseline. */
+/** Returns the median paired requests/s ratio of a scenario's candidate server to its baseline. */
 export function requestsRatio(report: Report, scenario: Scenario): number {
   return pairedRatio(report.results[scenario.candidate], report.results[scenario.baseline], requestsPerSecond);
 }
@@ -145,12 +179,12 @@ function describeMachine(): string[] {
 /** Formats the summary table: medians over the rounds and paired ratios to each scenario's baseline. */
 export function formatTable(report: Report): string {
   const lines = [
-    "| Scenario | Server | Requests/s | vs bare | p99 latency (ms) | vs bare | Server CPU | CPU µs/request | vs bare | Peak RSS (MiB) |",
+    "| Scenario | Server | Requests/s | vs baseline | p99 latency (ms) | vs baseline | Server CPU | CPU µs/request | vs baseline | Peak RSS (MiB) |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const scenario of SCENARIOS) {
+  for (const { scenario, kinds } of scenarioRows()) {
     const baseline = report.results[scenario.baseline];
-    for (const kind of [scenario.baseline, scenario.candidate]) {
+    for (const kind of kinds) {
       const results = report.results[kind];
       const cells = [
         scenario.name,
@@ -177,10 +211,10 @@ function formatRounds(report: Report): string {
     `| Server | ${Array.from({ length: count }, (_, index) => `Round ${index + 1}`).join(" | ")} |`,
     `| --- |${" ---: |".repeat(count)}`,
   ];
-  for (const scenario of SCENARIOS) {
+  for (const { scenario, kinds } of scenarioRows()) {
     const baseline = report.results[scenario.baseline];
     const candidate = report.results[scenario.candidate];
-    for (const kind of [scenario.baseline, scenario.candidate]) {
+    for (const kind of kinds) {
       const cells = report.results[kind].rounds.map(
         (round) => `${formatInteger(round.requestsPerSecond)} (${(cpuShare(round) * 100).toFixed(0)}%)`,
       );
@@ -190,7 +224,7 @@ function formatRounds(report: Report): string {
       const base = baseline.rounds[index];
       return base === undefined ? "n/a" : formatRatio(round.requestsPerSecond / base.requestsPerSecond);
     });
-    lines.push(`| ${scenario.name}: chirp / bare | ${ratios.join(" | ")} |`);
+    lines.push(`| ${scenario.name}: ratio to baseline | ${ratios.join(" | ")} |`);
   }
   return lines.join("\n");
 }
@@ -215,12 +249,16 @@ export function formatResultsPage(report: Report, date: Date): string {
     `- Load: autocannon ${autocannonVersion()} in the parent process, ${config.connections} connections, ` +
       `no pipelining, 127.0.0.1`,
     `- Rounds: ${config.warmupSeconds} s warm-up per server, then ${config.rounds} rounds of ${config.seconds} s ` +
-      "per server. The order within each pair alternates between rounds. The table shows medians over the rounds, " +
-      "and each ratio is the median of the per-round ratios to the baseline.",
+      "per server. The servers compared with the same baseline run back to back, in an order that reverses every round. " +
+      "The table shows medians over the rounds, and each ratio is the median of the per-round ratios to the baseline.",
     `- One-minute load average before the run: ${report.loadAverageAtStart.toFixed(2)} ` +
       `on ${os.availableParallelism()} CPUs (other processes on the machine add noise)`,
     "",
     formatTable(report),
+    "",
+    "The baseline of the hello world and template rows is bare node:http. The baseline of both session rows is",
+    "bengal-chirp without SessionMiddleware, which sends the same `Hello alice` and receives a session cookie",
+    "with every request as well, so their ratios show what sessions cost on top of the framework.",
     "",
     "Peak RSS is the child's `process.resourceUsage().maxRSS` at the end of the run. Every child,",
     "baselines included, loads the tsx loader, which adds about the same amount to each.",

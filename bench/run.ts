@@ -1,27 +1,28 @@
 /*
  * `npm run bench`: starts the benchmark servers in child processes, checks that each one
- * responds correctly, loads each pair in alternating order, prints a markdown table and
- * writes bench/RESULTS.md. Exits 1 when a correctness check fails and 2 on an invalid
- * BENCH_* variable or any other error.
+ * responds correctly, loads the servers of each scenario back to back in alternating order,
+ * prints a markdown table and writes bench/RESULTS.md. Exits 1 when a correctness check
+ * fails and 2 on an invalid BENCH_* variable or any other error.
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { runLoad } from "./load.js";
-import { SERVER_KINDS, type ServerKind } from "./protocol.js";
+import { MAX_SESSION_LOAD_SECONDS, SERVER_KINDS, SESSION_COOKIE_ISSUERS, type ServerKind } from "./protocol.js";
 import {
   SCENARIOS,
   SERVER_LABELS,
   describeCommand,
   formatResultsPage,
   formatTable,
+  measurementGroups,
   requestsRatio,
   type BenchConfig,
   type Report,
   type RoundResult,
   type ServerResults,
 } from "./report.js";
-import { checkServer, killAllServers, startServer, type BenchServer } from "./servers.js";
+import { checkServer, killAllServers, logIn, startServer, type BenchServer } from "./servers.js";
 
 const RESULTS_PATH = fileURLToPath(new URL("RESULTS.md", import.meta.url));
 
@@ -35,25 +36,40 @@ class CheckFailedError extends Error {
 /** An invalid BENCH_* variable: the run stops before starting any server and exits 2. */
 class InvalidSettingError extends Error {}
 
-function readNumber(name: string, fallback: number, options: { integer: boolean; min: number }): number {
+interface NumberRule {
+  integer: boolean;
+  min: number;
+  /** Largest allowed value, with the reason for it. Default: no limit. */
+  max?: { value: number; reason: string };
+}
+
+function readNumber(name: string, fallback: number, rule: NumberRule): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < options.min || (options.integer && !Number.isInteger(value))) {
-    const kind = options.integer ? "an integer" : "a number";
+  const kind = rule.integer ? "an integer" : "a number";
+  if (!Number.isFinite(value) || value < rule.min || (rule.integer && !Number.isInteger(value))) {
+    throw new InvalidSettingError(`Invalid ${name}=${JSON.stringify(raw)}: expected ${kind} of at least ${rule.min}`);
+  }
+  if (rule.max !== undefined && value > rule.max.value) {
     throw new InvalidSettingError(
-      `Invalid ${name}=${JSON.stringify(raw)}: expected ${kind} of at least ${options.min}`,
+      `Invalid ${name}=${JSON.stringify(raw)}: expected ${kind} of at most ${rule.max.value}, ${rule.max.reason}`,
     );
   }
   return value;
 }
 
+const SESSION_LIMIT = {
+  value: MAX_SESSION_LOAD_SECONDS,
+  reason: "because SessionMiddleware re-issues the session cookie after a minute",
+};
+
 /** Reads the run settings from the BENCH_* variables. BENCH_DURATION and BENCH_WARMUP are in seconds. */
 function readConfig(): BenchConfig {
   return {
-    seconds: readNumber("BENCH_DURATION", 5, { integer: false, min: 1 }),
+    seconds: readNumber("BENCH_DURATION", 4, { integer: false, min: 1, max: SESSION_LIMIT }),
     rounds: readNumber("BENCH_ROUNDS", 6, { integer: true, min: 1 }),
-    warmupSeconds: readNumber("BENCH_WARMUP", 2, { integer: false, min: 0 }),
+    warmupSeconds: readNumber("BENCH_WARMUP", 2, { integer: false, min: 0, max: SESSION_LIMIT }),
     connections: readNumber("BENCH_CONNECTIONS", 50, { integer: true, min: 1 }),
   };
 }
@@ -67,14 +83,43 @@ async function checkAll(servers: readonly BenchServer[]): Promise<void> {
   if (problems.length > 0) throw new CheckFailedError(problems);
 }
 
-async function measure(server: BenchServer, config: BenchConfig, seconds: number): Promise<RoundResult> {
+/**
+ * Logs in to the server that issues `kind`'s session cookie and returns the cookie, or
+ * undefined for servers outside the session scenarios. A fresh cookie per load run keeps
+ * the requests read-only, because SessionMiddleware re-issues a session cookie whose last
+ * write is a minute old (its touch interval), and the load repeats the cookie it started with.
+ */
+async function sessionCookie(
+  kind: ServerKind,
+  serverOf: (kind: ServerKind) => BenchServer,
+): Promise<string | undefined> {
+  const issuer = SESSION_COOKIE_ISSUERS[kind];
+  if (issuer === undefined) return undefined;
+  const login = await logIn(serverOf(issuer).url);
+  if (login.cookie === null) {
+    throw new CheckFailedError(login.problems.map((problem) => `${issuer} at ${serverOf(issuer).url}: ${problem}`));
+  }
+  return login.cookie;
+}
+
+async function measure(
+  server: BenchServer,
+  config: BenchConfig,
+  seconds: number,
+  cookie: string | undefined,
+): Promise<RoundResult> {
   const before = await server.stats();
-  const result = await runLoad(server.url, { connections: config.connections, seconds });
+  const result = await runLoad(server.url, { connections: config.connections, seconds, cookie });
   const after = await server.stats();
   if (result.non2xx > 0 || result.errors > 0) {
     throw new CheckFailedError([
       `${server.kind} at ${server.url}: ${result.non2xx} non-2xx responses and ${result.errors} connection errors under load`,
     ]);
+  }
+  if (cookie !== undefined) {
+    // The cookie must still read as the logged-in session, without a new Set-Cookie, after the load.
+    const problems = await checkServer(server.kind, server.url, cookie);
+    if (problems.length > 0) throw new CheckFailedError(problems);
   }
   return { ...result, cpuMicros: after.cpuMicros - before.cpuMicros };
 }
@@ -101,17 +146,18 @@ async function benchmark(config: BenchConfig): Promise<Report> {
   if (config.warmupSeconds > 0) {
     for (const kind of SERVER_KINDS) {
       log(`Warm-up: ${SERVER_LABELS[kind]}`);
-      await measure(serverOf(kind), config, config.warmupSeconds);
+      await measure(serverOf(kind), config, config.warmupSeconds, await sessionCookie(kind, serverOf));
     }
   }
 
   const rounds = new Map<ServerKind, RoundResult[]>(SERVER_KINDS.map((kind) => [kind, []]));
   for (let round = 0; round < config.rounds; round++) {
-    for (const scenario of SCENARIOS) {
-      // Alternate which server of a pair goes first, so neither always runs on a warmer machine.
-      const order = round % 2 === 0 ? [scenario.baseline, scenario.candidate] : [scenario.candidate, scenario.baseline];
+    for (const group of measurementGroups()) {
+      // Reverse the order every round, so no server always runs first or last on a warmer machine.
+      const order = round % 2 === 0 ? group : [...group].reverse();
       for (const kind of order) {
-        const result = await measure(serverOf(kind), config, config.seconds);
+        const cookie = await sessionCookie(kind, serverOf);
+        const result = await measure(serverOf(kind), config, config.seconds, cookie);
         rounds.get(kind)!.push(result);
         log(
           `Round ${round + 1}/${config.rounds} ${SERVER_LABELS[kind]}: ` +
@@ -143,8 +189,16 @@ async function main(): Promise<number> {
   await writeFile(RESULTS_PATH, formatResultsPage(report, new Date()));
   log(`Wrote ${RESULTS_PATH}`);
 
-  const ratio = requestsRatio(report, SCENARIOS[0]!);
-  log(`Hello world: chirp at ${ratio.toFixed(2)}x bare node:http requests/s (aim: 0.85x or better)`);
+  const ratioOf = (candidate: ServerKind): string =>
+    requestsRatio(
+      report,
+      SCENARIOS.find((scenario) => scenario.candidate === candidate)!,
+    ).toFixed(2);
+  log(`Hello world: chirp at ${ratioOf("chirp-hello")}x bare node:http requests/s (aim: 0.85x or better)`);
+  log(
+    `Session: the route with SessionMiddleware at ${ratioOf("chirp-session-cookie")}x ` +
+      "the same route without sessions (aim: 0.8x or better)",
+  );
   return 0;
 }
 

@@ -1,7 +1,15 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { PAGE_EXPECTED, PAGE_FORBIDDEN } from "./page.js";
-import type { ChildMessage, ChirpBuild, ChildStats, ParentMessage, ServerKind } from "./protocol.js";
+import {
+  SESSION_KINDS,
+  SESSION_USER,
+  type ChildMessage,
+  type ChirpBuild,
+  type ChildStats,
+  type ParentMessage,
+  type ServerKind,
+} from "./protocol.js";
 
 const CHILD_ENTRY = fileURLToPath(new URL("child.ts", import.meta.url));
 const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -124,8 +132,18 @@ interface Expectation {
   body: (text: string) => string[];
 }
 
+function textProblems(text: string, expected: string): string[] {
+  return text === expected
+    ? []
+    : [`body is ${JSON.stringify(text.slice(0, 80))}, expected ${JSON.stringify(expected)}`];
+}
+
 function helloProblems(text: string): string[] {
-  return text === "Hello" ? [] : [`body is ${JSON.stringify(text.slice(0, 80))}, expected "Hello"`];
+  return textProblems(text, "Hello");
+}
+
+function greetingProblems(text: string): string[] {
+  return textProblems(text, `Hello ${SESSION_USER}`);
 }
 
 function pageProblems(text: string): string[] {
@@ -146,15 +164,47 @@ const EXPECTATIONS: Record<ServerKind, Expectation> = {
   "chirp-hello": { body: helloProblems },
   "bare-template": { body: pageProblems },
   "chirp-template": { body: pageProblems },
+  "chirp-no-session": { body: greetingProblems },
+  "chirp-session-cookie": { body: greetingProblems },
+  "chirp-session-memory": { body: greetingProblems },
 };
 
+/** The session cookie from `POST /login` as `name=value` for a Cookie header, or null with the problems. */
+export interface Login {
+  cookie: string | null;
+  problems: string[];
+}
+
 /**
- * Requests `url` once and checks the response a `kind` server must send: status 200, an HTML
- * content type and the expected body. Returns the problems found, empty when the response is
- * correct, so no server can win the benchmark by skipping work.
+ * Logs in to the session server at `url` with `POST /login` and returns the one session
+ * cookie it must set.
  */
-export async function checkServer(kind: ServerKind, url: string): Promise<string[]> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(REPLY_TIMEOUT_MS) });
+export async function logIn(url: string): Promise<Login> {
+  const response = await fetch(new URL("login", url), {
+    method: "POST",
+    signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
+  });
+  await response.arrayBuffer();
+  const problems: string[] = [];
+  if (response.status !== 200) problems.push(`POST /login status is ${response.status}, expected 200`);
+  const setCookies = response.headers.getSetCookie();
+  // A browser sends back the name=value pair before the first ";". The rest are attributes.
+  const pair = setCookies[0]?.split(";")[0] ?? "";
+  if (setCookies.length !== 1 || !/^chirp_session=[A-Za-z0-9_-]+$/.test(pair)) {
+    problems.push(`POST /login sets ${JSON.stringify(setCookies)}, expected one chirp_session cookie`);
+  }
+  return problems.length === 0 ? { cookie: pair, problems } : { cookie: null, problems };
+}
+
+/**
+ * Requests `GET /`, with a Cookie header when `cookie` is set, and checks status 200, an HTML
+ * content type, no Set-Cookie and the body.
+ */
+async function checkRead(url: string, cookie: string | undefined, body: Expectation["body"]): Promise<string[]> {
+  const response = await fetch(url, {
+    headers: cookie === undefined ? {} : { cookie },
+    signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
+  });
   const text = await response.text();
   const problems: string[] = [];
   if (response.status !== 200) problems.push(`status is ${response.status}, expected 200`);
@@ -162,6 +212,41 @@ export async function checkServer(kind: ServerKind, url: string): Promise<string
   if (!contentType.startsWith("text/html")) {
     problems.push(`content-type is ${JSON.stringify(contentType)}, expected text/html`);
   }
-  problems.push(...EXPECTATIONS[kind].body(text));
+  // A read-only request must leave the session as it is. A Set-Cookie here means the server
+  // rewrites or ends the session on every request, which the load would then measure.
+  const setCookies = response.headers.getSetCookie();
+  if (setCookies.length > 0) problems.push(`GET / sets ${JSON.stringify(setCookies)}, expected no Set-Cookie`);
+  problems.push(...body(text));
+  return problems;
+}
+
+/**
+ * Checks that a session server reads the session from the cookie: with `cookie` it greets
+ * the logged-in user, and without a cookie it greets "anonymous". Logs in first when
+ * `cookie` is undefined.
+ */
+async function checkSessionServer(kind: ServerKind, url: string, cookie: string | undefined): Promise<string[]> {
+  let sessionCookie = cookie;
+  if (sessionCookie === undefined) {
+    const login = await logIn(url);
+    if (login.cookie === null) return login.problems;
+    sessionCookie = login.cookie;
+  }
+  const problems = await checkRead(url, sessionCookie, EXPECTATIONS[kind].body);
+  const anonymous = await checkRead(url, undefined, (text) => textProblems(text, "Hello anonymous"));
+  return [...problems, ...anonymous.map((problem) => `without a cookie: ${problem}`)];
+}
+
+/**
+ * Requests `url` once and checks the response a `kind` server must send: status 200, an HTML
+ * content type, no Set-Cookie and the expected body. Session servers are checked with and
+ * without `cookie`, or with a fresh login when it is undefined, and the other servers with
+ * `cookie` when it is set. Returns the problems found, empty when the responses are correct,
+ * so no server can win the benchmark by skipping work.
+ */
+export async function checkServer(kind: ServerKind, url: string, cookie?: string): Promise<string[]> {
+  const problems = SESSION_KINDS.includes(kind)
+    ? await checkSessionServer(kind, url, cookie)
+    : await checkRead(url, cookie, EXPECTATIONS[kind].body);
   return problems.map((problem) => `${kind} at ${url}: ${problem}`);
 }

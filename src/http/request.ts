@@ -90,8 +90,6 @@ export class Request {
   /** The app's diagnostics logger. */
   readonly logger: Logger;
 
-  /** Set by CSRFMiddleware: a masked token for the current session. */
-  csrfToken: string | undefined = undefined;
   /** Set by SecurityHeadersMiddleware with `cspNonce: true`: the nonce of this response. */
   cspNonce: string | undefined = undefined;
 
@@ -107,6 +105,7 @@ export class Request {
   #session: Session | undefined;
   #user: AuthUser | undefined;
   #authenticatedBy: "session" | "token" | null = null;
+  #csrfTokenProvider: (() => string) | undefined;
 
   constructor(raw: RawRequest, settings: RequestSettings, rawPath: string, search: string) {
     this.method = raw.method;
@@ -191,6 +190,22 @@ export class Request {
   /** How the user was authenticated: `"session"`, `"token"`, or null when anonymous. */
   get authenticatedBy(): "session" | "token" | null {
     return this.#authenticatedBy;
+  }
+
+  /**
+   * A CSRF token for this session, masked anew on every read, so each rendered form gets a
+   * different token. Throws when CSRFMiddleware is not installed.
+   */
+  get csrfToken(): string {
+    if (this.#csrfTokenProvider === undefined) {
+      throw new ConfigurationError("req.csrfToken needs CSRFMiddleware: add it with app.addMiddleware()");
+    }
+    return this.#csrfTokenProvider();
+  }
+
+  /** @internal Called by CSRFMiddleware. */
+  setCsrfTokenProvider(provider: () => string): void {
+    this.#csrfTokenProvider = provider;
   }
 
   /** @internal Sets the user; called by AuthMiddleware, `login` and `logout`. */

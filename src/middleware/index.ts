@@ -1,6 +1,8 @@
 export type { Middleware, MiddlewareFunction, MiddlewareObject, Next } from "../app/types.js";
 export { AuthMiddleware } from "./auth/index.js";
 export type { AuthOptions } from "./auth/index.js";
+export { CSRFMiddleware } from "./csrf/index.js";
+export type { CSRFOptions } from "./csrf/index.js";
 export { Session, SessionMiddleware, SessionTooLargeError } from "./session/index.js";
 export type { JsonValue, SessionData, SessionOptions, SessionRecord, SessionStore } from "./session/index.js";
 export { MemorySessionStore } from "../stores/memory-session-store.js";

@@ -133,6 +133,21 @@ export class TestClient {
     return this.request("OPTIONS", path, options);
   }
 
+  /**
+   * Fetches `path` with GET and returns the CSRF token of the page, from its hidden
+   * `_csrf_token` input or `csrf-token` meta tag. Throws when the page has none.
+   */
+  async csrfToken(path = "/"): Promise<string> {
+    const page = await this.get(path);
+    const token = extractCsrfToken(page.text);
+    if (token === null) {
+      throw new Error(
+        `GET ${path} returned ${String(page.status)} with no CSRF token; render {{ csrf_field() }} in its form`,
+      );
+    }
+    return token;
+  }
+
   /** Returns the value of a cookie the jar would send to `path`, or undefined. */
   cookie(name: string, path = "/"): string | undefined {
     return this.jar.cookiesFor(new URL(path, this.#base)).find((cookie) => cookie.name === name)?.value;

@@ -22,6 +22,11 @@ export interface AuthOptions<User extends AuthUser = AuthUser> {
   loginUrl?: string;
   /** Paths, and the paths under them, where no user is loaded, such as `/static`. */
   excludePaths?: readonly string[];
+  /**
+   * Allows session authentication without CSRFMiddleware in production. Without CSRF
+   * protection any site can submit forms as the logged-in user; leave this off.
+   */
+  dangerouslyAllowWithoutCSRF?: boolean;
 }
 
 /** Session keys of the logged-in user; the leading underscore keeps them apart from app data. */
@@ -65,6 +70,7 @@ export class AuthMiddleware<User extends AuthUser = AuthUser> {
       "sessionVersion",
       "loginUrl",
       "excludePaths",
+      "dangerouslyAllowWithoutCSRF",
     ]);
     if (options.loadUser === undefined && options.verifyToken === undefined) {
       throw new ConfigurationError(
@@ -96,16 +102,16 @@ export class AuthMiddleware<User extends AuthUser = AuthUser> {
     this.#options = options;
   }
 
+  /** Stops a production start-up that uses session logins without CSRF protection. */
   setup(app: App): void {
-    if (
-      app.env === "production" &&
-      this.#options.loadUser !== undefined &&
-      !app.middleware.some((m) => typeof m !== "function" && m.middlewareName === "CSRFMiddleware")
-    ) {
-      // NOTE: CSRF protection arrives with CSRFMiddleware; until then production apps are warned, not stopped.
-      app.logger.warn(
-        { middleware: "AuthMiddleware" },
-        "Session authentication without CSRFMiddleware: forms can be submitted from other sites",
+    const usesSessions = this.#options.loadUser !== undefined;
+    const hasCsrf = app.middleware.some(
+      (middleware) => typeof middleware !== "function" && middleware.middlewareName === "CSRFMiddleware",
+    );
+    if (app.env === "production" && usesSessions && !hasCsrf && this.#options.dangerouslyAllowWithoutCSRF !== true) {
+      throw new ConfigurationError(
+        "AuthMiddleware logs users in through sessions, but CSRFMiddleware is missing, so other sites could submit forms as them. " +
+          "Add app.addMiddleware(new CSRFMiddleware()) after AuthMiddleware.",
       );
     }
   }

@@ -1,0 +1,2 @@
+export { CSRFMiddleware } from "./middleware.js";
+export type { CSRFOptions } from "./middleware.js";

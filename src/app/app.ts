@@ -37,9 +37,34 @@ export interface AppOptions {
   logger?: Logger;
   /** Seconds `close()` waits for in-flight requests before closing their connections. Default 10. */
   closeTimeoutSeconds?: number;
+  /**
+   * The origin users reach the app at, such as `"https://notes.example.com"`, for absolute
+   * links in emails. Never taken from the `Host` header, which clients control.
+   */
+  publicOrigin?: string;
 }
 
-const APP_OPTIONS = ["templates", "env", "trustProxy", "limits", "logger", "closeTimeoutSeconds"];
+const APP_OPTIONS = ["templates", "env", "trustProxy", "limits", "logger", "closeTimeoutSeconds", "publicOrigin"];
+
+function checkPublicOrigin(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== "https:" && parsed.protocol !== "http:") ||
+    parsed.origin !== value.replace(/\/$/, "")
+  ) {
+    throw new ConfigurationError(
+      `publicOrigin must be an origin such as "https://app.example.com", without a path, got ${JSON.stringify(value)}`,
+    );
+  }
+  return parsed.origin;
+}
 
 type Endpoint = (req: Request) => Promise<Response>;
 
@@ -62,6 +87,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export class App {
   readonly env: Env;
   readonly logger: Logger;
+  /** The configured public origin, or undefined. */
+  readonly publicOrigin: string | undefined;
   readonly #router = new Router();
   readonly #middleware: Middleware[] = [];
   readonly #globals = new Map<string, TemplateGlobal>();
@@ -81,6 +108,7 @@ export class App {
     this.env = resolveEnv(options.env);
     this.logger = options.logger ?? stderrLogger;
     this.#templateDirectory = options.templates ?? "templates";
+    this.publicOrigin = checkPublicOrigin(options.publicOrigin);
     this.#settings = {
       limits: resolveLimits(options.limits),
       trust: compileTrustProxy(options.trustProxy),
@@ -91,6 +119,22 @@ export class App {
       throw new ConfigurationError(`closeTimeoutSeconds must be a non-negative number, got ${String(closeTimeout)}`);
     }
     this.#closeTimeoutSeconds = closeTimeout;
+  }
+
+  /**
+   * Returns an absolute URL for `path` on the configured public origin. Throws a
+   * ConfigurationError when `publicOrigin` is not set, rather than trusting `Host`.
+   */
+  publicUrl(path: string): string {
+    if (this.publicOrigin === undefined) {
+      throw new ConfigurationError(
+        'Absolute links need the publicOrigin option, such as new App({ publicOrigin: "https://app.example.com" })',
+      );
+    }
+    if (!path.startsWith("/") || path.startsWith("//")) {
+      throw new ConfigurationError(`publicUrl() needs a path starting with "/", got ${JSON.stringify(path)}`);
+    }
+    return this.publicOrigin + path;
   }
 
   /** The request body limits in force. */

@@ -1,0 +1,2 @@
+export { AllowedHostsMiddleware } from "./middleware.js";
+export type { AllowedHostsOptions } from "./middleware.js";

@@ -16,10 +16,10 @@ export function sealedLength(plaintextBytes: number): number {
  * call, and `associatedData` bound into the tag, so a value sealed for one cookie name or
  * purpose does not open under another.
  */
-export function seal(key: Buffer, associatedData: string, plaintext: string): string {
+export function seal(key: Buffer, associatedData: Buffer, plaintext: string): string {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(associatedData, "utf8"));
+  cipher.setAAD(associatedData);
   const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
   return Buffer.concat([Buffer.of(VERSION), iv, ciphertext, cipher.getAuthTag()]).toString("base64url");
 }
@@ -31,7 +31,7 @@ export function seal(key: Buffer, associatedData: string, plaintext: string): st
  */
 export function open(
   keys: readonly Buffer[],
-  associatedData: string,
+  associatedData: Buffer,
   sealed: string,
 ): { plaintext: string; keyIndex: number } | null {
   if (!/^[A-Za-z0-9_-]+$/.test(sealed)) return null;
@@ -43,7 +43,7 @@ export function open(
   for (const [keyIndex, key] of keys.entries()) {
     try {
       const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(Buffer.from(associatedData, "utf8"));
+      decipher.setAAD(associatedData);
       decipher.setAuthTag(tag);
       const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
       return { plaintext, keyIndex };

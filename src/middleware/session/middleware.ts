@@ -65,6 +65,11 @@ const ATTRIBUTE_ALLOWANCE = 160;
 /** A session seen again is re-saved at most this often just to refresh its last-seen time. */
 const TOUCH_INTERVAL_MS = 60_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * Cookie values recently authenticated, mapped to their plaintext, so a visitor's repeated
+ * requests skip AES-GCM. Bounded; filled only after a value authenticates.
+ */
+const OPENED_CACHE_SIZE = 1024;
 
 /** A cookie session that would not fit in a browser cookie. */
 export class SessionTooLargeError extends ChirpError {
@@ -103,6 +108,37 @@ function positiveSeconds(name: string, value: number | undefined): number | unde
   return value;
 }
 
+interface ParsedPayload {
+  data: SessionData;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+interface OpenedCookie {
+  keyIndex: number;
+  createdAt: number;
+  lastSeenAt: number;
+  plaintext: string;
+  /** The data, frozen, when every value is a string, number, boolean or null; else null. */
+  flatData: Readonly<SessionData> | null;
+}
+
+function parsePayload(plaintext: string): (ParsedPayload & { flatData: Readonly<SessionData> | null }) | null {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(plaintext);
+  } catch {
+    return null;
+  }
+  const { c: createdAt, s: lastSeenAt, d: raw } = (payload ?? {}) as { c?: unknown; s?: unknown; d?: unknown };
+  if (typeof createdAt !== "number" || typeof lastSeenAt !== "number" || typeof raw !== "object" || raw === null) {
+    return null;
+  }
+  const data = toNullPrototype(raw);
+  const flat = Object.values(data).every((value) => value === null || typeof value !== "object");
+  return { data, createdAt, lastSeenAt, flatData: flat ? Object.freeze(toNullPrototype(data)) : null };
+}
+
 function toNullPrototype(data: unknown): SessionData {
   return Object.assign(Object.create(null) as SessionData, data);
 }
@@ -126,7 +162,8 @@ export class SessionMiddleware {
   readonly #touchMs: number;
   readonly #store: SessionStore | undefined;
   readonly #clock: () => number;
-  readonly #associatedData: string;
+  readonly #associatedData: Buffer;
+  readonly #openedCache = new Map<string, OpenedCookie>();
   #cookieOptions: CookieOptions | undefined;
 
   constructor(options: SessionOptions = {}) {
@@ -159,7 +196,7 @@ export class SessionMiddleware {
     }
     this.#store = options.store;
     this.#clock = options.clock ?? Date.now;
-    this.#associatedData = `bengal-chirp session ${this.#cookieName}`;
+    this.#associatedData = Buffer.from(`bengal-chirp session ${this.#cookieName}`, "utf8");
   }
 
   /** Resolves the cookie flags, which depend on the environment, and checks them. */
@@ -187,9 +224,14 @@ export class SessionMiddleware {
     this.#cookieOptions = cookieOptions;
   }
 
-  async handle(req: Request, next: Next): Promise<Response> {
+  handle(req: Request, next: Next): Promise<Response> {
     const now = this.#clock();
-    const opened = await this.#open(req, now);
+    // The cookie store opens sessions synchronously, which saves a promise on every request.
+    if (this.#store === undefined) return this.#run(req, next, this.#openFromCookie(req, now), now);
+    return this.#openFromStore(req, now).then((opened) => this.#run(req, next, opened, now));
+  }
+
+  async #run(req: Request, next: Next, opened: OpenedSession | null, now: number): Promise<Response> {
     const session = new Session(
       opened?.data ?? toNullPrototype({}),
       opened === null,
@@ -206,47 +248,60 @@ export class SessionMiddleware {
     if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes);
   };
 
-  async #open(req: Request, now: number): Promise<OpenedSession | null> {
+  #openFromCookie(req: Request, now: number): OpenedSession | null {
     const value = req.cookies[this.#cookieName];
     if (value === undefined || value === "") return null;
-
-    const opened = this.#store === undefined ? this.#openCookie(value) : await this.#openRecord(value);
+    const opened = this.#openCookie(value);
     if (opened === null) {
-      emitSecurityEvent("session.invalid", {
-        req,
-        details: { store: this.#store === undefined ? "cookie" : "server" },
-      });
+      emitSecurityEvent("session.invalid", { req, details: { store: "cookie" } });
       return null;
     }
+    return this.#unlessExpired(req, opened, now);
+  }
+
+  async #openFromStore(req: Request, now: number): Promise<OpenedSession | null> {
+    const value = req.cookies[this.#cookieName];
+    if (value === undefined || value === "") return null;
+    const opened = await this.#openRecord(value);
+    if (opened === null) {
+      emitSecurityEvent("session.invalid", { req, details: { store: "server" } });
+      return null;
+    }
+    if (this.#unlessExpired(req, opened, now) !== null) return opened;
+    await this.#storeCall(() => this.#store?.destroy(opened.storageKey as string));
+    return null;
+  }
+
+  #unlessExpired(req: Request, opened: OpenedSession, now: number): OpenedSession | null {
     const expiredBy = this.#expiryReason(opened, now);
-    if (expiredBy !== null) {
-      emitSecurityEvent("session.expired", { req, details: { reason: expiredBy } });
-      if (opened.storageKey !== null) await this.#storeCall(() => this.#store?.destroy(opened.storageKey as string));
-      return null;
-    }
-    return opened;
+    if (expiredBy === null) return opened;
+    emitSecurityEvent("session.expired", { req, details: { reason: expiredBy } });
+    return null;
   }
 
   #openCookie(value: string): OpenedSession | null {
-    const result = open(this.#keys, this.#associatedData, value);
-    if (result === null) return null;
-    let payload: unknown;
-    try {
-      payload = JSON.parse(result.plaintext);
-    } catch {
-      return null;
+    let cached = this.#openedCache.get(value);
+    if (cached === undefined) {
+      const result = open(this.#keys, this.#associatedData, value);
+      if (result === null) return null;
+      const parsed = parsePayload(result.plaintext);
+      if (parsed === null) return null;
+      cached = { ...parsed, keyIndex: result.keyIndex, plaintext: result.plaintext };
+      if (this.#openedCache.size >= OPENED_CACHE_SIZE) {
+        this.#openedCache.delete(this.#openedCache.keys().next().value as string);
+      }
+      this.#openedCache.set(value, cached);
     }
-    const { c: createdAt, s: lastSeenAt, d: data } = (payload ?? {}) as { c?: unknown; s?: unknown; d?: unknown };
-    if (typeof createdAt !== "number" || typeof lastSeenAt !== "number" || typeof data !== "object" || data === null) {
-      return null;
-    }
+    // Session never changes its data object in place, so flat data can be shared; nested
+    // values are parsed anew so a handler mutating one cannot affect the next request.
+    const data = cached.flatData ?? (parsePayload(cached.plaintext) as ParsedPayload).data;
     return {
-      data: toNullPrototype(data),
-      createdAt,
-      lastSeenAt,
+      data,
+      createdAt: cached.createdAt,
+      lastSeenAt: cached.lastSeenAt,
       id: value,
       storageKey: null,
-      reissue: result.keyIndex > 0,
+      reissue: cached.keyIndex > 0,
     };
   }
 
@@ -294,6 +349,9 @@ export class SessionMiddleware {
   async #commit(session: Session, opened: OpenedSession | null, now: number, response: Response): Promise<Response> {
     const cookieOptions = this.#cookieOptions as CookieOptions;
     const changed = session.isModified || session.isRegenerated;
+    const touchDue = opened !== null && now - opened.lastSeenAt >= this.#touchMs;
+    // The common case, a request that only read the session, returns before anything else.
+    if (!changed && !touchDue && opened?.reissue !== true) return response;
 
     if (session.isEmpty) {
       if (opened === null || !changed) return response;
@@ -301,9 +359,6 @@ export class SessionMiddleware {
       if (opened.storageKey !== null) await this.#storeCall(() => this.#store?.destroy(opened.storageKey as string));
       return response.withoutCookie(this.#cookieName, cookieOptions);
     }
-
-    const touchDue = opened !== null && now - opened.lastSeenAt >= this.#touchMs;
-    if (!changed && !touchDue && opened?.reissue !== true) return response;
 
     const record: SessionRecord = {
       data: session.data,

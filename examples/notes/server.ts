@@ -2,14 +2,19 @@
  * Starts the notes app: `npm start`, or `tsx examples/notes/server.ts`.
  *
  * Environment: PORT (default 8000), HOST (default 127.0.0.1, reachable from this machine
- * only), NOTES_DATABASE (default examples/notes/data/notes.sqlite3) and CHIRP_SECRET_KEY.
- * Without CHIRP_SECRET_KEY, development mode uses a random key that lasts until the process
- * exits; other modes refuse to start.
+ * only), NOTES_DATABASE (default examples/notes/data/notes.sqlite3), CHIRP_SECRET_KEY and
+ * NOTES_DEMO_PASSWORD. Without CHIRP_SECRET_KEY, development mode uses a random key that
+ * lasts until the process exits; other modes refuse to start.
+ *
+ * The first start on a new database creates the demo accounts alice@example.com and
+ * admin@example.com with NOTES_DEMO_PASSWORD, or a random password, which development mode
+ * prints. Delete the database file to create them again.
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createNotesApp, type NotesApp } from "./app.js";
+import { DEMO_EMAILS } from "./demo.js";
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -48,11 +53,22 @@ function closeOnSignals(notes: NotesApp): void {
   }
 }
 
+/** Prints how to log in to the demo accounts. Development only: the line contains a password. */
+function printDemoAccounts(notes: NotesApp): void {
+  const emails = DEMO_EMAILS.join(", ");
+  if (notes.demoAccounts === null) {
+    console.log(`Demo accounts: ${emails}, with the password printed on the first start of this database`);
+  } else {
+    console.log(`Demo accounts: ${notes.demoAccounts.emails.join(", ")}, password: ${notes.demoAccounts.password}`);
+  }
+}
+
 async function main(): Promise<void> {
   const port = parsePort(process.env.PORT ?? "8000");
   const host = process.env.HOST ?? "127.0.0.1";
   const databasePath = process.env.NOTES_DATABASE ?? fileURLToPath(new URL("./data/notes.sqlite3", import.meta.url));
 
+  const demoPassword = process.env.NOTES_DEMO_PASSWORD || undefined;
   let secretKey: string | undefined;
   const env = process.env.CHIRP_ENV || process.env.NODE_ENV || "development";
   if (!process.env.CHIRP_SECRET_KEY && env === "development") {
@@ -60,7 +76,11 @@ async function main(): Promise<void> {
     console.warn("CHIRP_SECRET_KEY is not set: using a random key, so sessions end when the server stops");
   }
 
-  const notes = createNotesApp(secretKey === undefined ? { databasePath } : { databasePath, secretKey });
+  const notes = await createNotesApp({
+    databasePath,
+    ...(secretKey === undefined ? {} : { secretKey }),
+    ...(demoPassword === undefined ? {} : { demoPassword }),
+  });
   let address: AddressInfo;
   try {
     const server = await notes.app.listen({ port, host });
@@ -72,6 +92,7 @@ async function main(): Promise<void> {
 
   closeOnSignals(notes);
   console.log(`Notes app listening on ${formatUrl(address)} (database: ${databasePath})`);
+  if (notes.app.env === "development") printDemoAccounts(notes);
 }
 
 main().catch((error: unknown) => {

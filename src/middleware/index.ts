@@ -7,6 +7,16 @@ export { AllowedHostsMiddleware } from "./allowed-hosts/index.js";
 export type { AllowedHostsOptions } from "./allowed-hosts/index.js";
 export { DEFAULT_CSP, SecurityHeadersMiddleware } from "./security-headers/index.js";
 export type { SecurityHeadersOptions } from "./security-headers/index.js";
+export { AuthRateLimitMiddleware } from "./rate-limit/index.js";
+export type { AuthRateLimitOptions } from "./rate-limit/index.js";
+export { MemoryRateLimitBackend, redisRateLimitBackend } from "../stores/rate-limit.js";
+export type {
+  MemoryRateLimitBackendOptions,
+  RateLimitBackend,
+  RateLimitResult,
+  RateLimitRule,
+  RedisRateLimitBackendOptions,
+} from "../stores/rate-limit.js";
 export { Session, SessionMiddleware, SessionTooLargeError } from "./session/index.js";
 export type { JsonValue, SessionData, SessionOptions, SessionRecord, SessionStore } from "./session/index.js";
 export { MemorySessionStore } from "../stores/memory-session-store.js";

@@ -7,6 +7,7 @@ export const SECURITY_EVENT_NAMES = [
   "auth.session.version_mismatch",
   "auth.require.unauthenticated",
   "auth.rate_limit.blocked",
+  "auth.rate_limit.unavailable",
   "auth.lockout.locked",
   "authz.permission.denied",
   "authz.policy.denied",

@@ -4,6 +4,18 @@ export { SECURITY_EVENT_NAMES } from "./events.js";
 export { loginRequired, requires } from "./guards.js";
 export type { Policy, RequiresOptions } from "./guards.js";
 export { login, logout } from "./login.js";
+export { LoginLockout } from "./lockout.js";
+export type { LockoutStatus, LoginLockoutOptions } from "./lockout.js";
+export { MemoryLockoutBackend, redisLockoutBackend } from "../stores/lockout.js";
+export type {
+  LockoutBackend,
+  LockoutRecord,
+  LockoutRule,
+  MemoryLockoutBackendOptions,
+  RedisLockoutBackendOptions,
+} from "../stores/lockout.js";
+export { normalizeIdentifier } from "./identifiers.js";
+export { addressKey, clientKey } from "./client-key.js";
 export { isSafeUrl, safeRedirect } from "./urls.js";
 export { ANONYMOUS_USER } from "./users.js";
 export type { AnonymousUser, AuthUser } from "./users.js";

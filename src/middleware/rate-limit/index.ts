@@ -1,0 +1,2 @@
+export { AuthRateLimitMiddleware } from "./middleware.js";
+export type { AuthRateLimitOptions } from "./middleware.js";

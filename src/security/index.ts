@@ -15,6 +15,21 @@ export type {
   RedisLockoutBackendOptions,
 } from "../stores/lockout.js";
 export { normalizeIdentifier } from "./identifiers.js";
+export {
+  ARGON2_PARAMETERS,
+  InvalidPasswordError,
+  MAX_PASSWORD_LENGTH,
+  PasswordAlgorithmUnavailableError,
+  SCRYPT_PARAMETERS,
+  hashPassword,
+  needsRehash,
+  preferredAlgorithm,
+  verifyPassword,
+} from "./passwords.js";
+export { passwordLogin } from "./password-login.js";
+export type { PasswordAccount, PasswordLoginOptions, PasswordLoginResult } from "./password-login.js";
+export { PasswordResetTokens } from "./reset-tokens.js";
+export type { PasswordResetTokensOptions } from "./reset-tokens.js";
 export { addressKey, clientKey } from "./client-key.js";
 export { isSafeUrl, safeRedirect } from "./urls.js";
 export { ANONYMOUS_USER } from "./users.js";

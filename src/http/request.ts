@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import secureJson from "secure-json-parse";
@@ -106,6 +107,7 @@ export class Request {
   #user: AuthUser | undefined;
   #authenticatedBy: "session" | "token" | null = null;
   #csrfTokenProvider: (() => string) | undefined;
+  #id: string | undefined;
 
   constructor(raw: RawRequest, settings: RequestSettings, rawPath: string, search: string) {
     this.method = raw.method;
@@ -116,6 +118,12 @@ export class Request {
     this.#raw = raw;
     this.#settings = settings;
     this.#search = search;
+  }
+
+  /** A random id for this request, created on first use; audit events carry it. */
+  get id(): string {
+    this.#id ??= randomUUID();
+    return this.#id;
   }
 
   /** Query string parameters. */

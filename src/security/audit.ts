@@ -1,3 +1,4 @@
+import { stderrLogger, type Logger } from "../app/logger.js";
 import type { Request } from "../http/request.js";
 import type { SecurityEventName } from "./events.js";
 
@@ -11,6 +12,8 @@ export interface SecurityEvent {
   /** Client address, resolved as `req.ip` resolves it. */
   readonly ip: string | null;
   readonly userId: string | null;
+  /** Ties together the events of one request. */
+  readonly requestId: string | null;
   /** Event-specific facts; never passwords, tokens, session ids or cookie values. */
   readonly details: Readonly<Record<string, unknown>>;
 }
@@ -25,7 +28,11 @@ export interface SecurityEventInit {
   details?: Record<string, unknown>;
 }
 
+const ERROR_LOG_INTERVAL_MS = 60_000;
+
 let sink: SecurityEventSink | null = null;
+let lastErrorLog = -Infinity;
+let suppressedErrors = 0;
 
 /** Sets the process-wide sink; null turns events off. Returns the previous sink. */
 export function setSecurityEventSink(next: SecurityEventSink | null): SecurityEventSink | null {
@@ -34,9 +41,27 @@ export function setSecurityEventSink(next: SecurityEventSink | null): SecurityEv
   return previous;
 }
 
+/** Logs a sink failure at most once a minute, with the number of failures left out since. */
+function reportSinkError(logger: Logger, error: unknown, name: SecurityEventName): void {
+  const now = Date.now();
+  if (now - lastErrorLog < ERROR_LOG_INTERVAL_MS) {
+    suppressedErrors += 1;
+    return;
+  }
+  logger.error({ err: error, event: name, suppressed: suppressedErrors }, "Security event sink failed");
+  lastErrorLog = now;
+  suppressedErrors = 0;
+}
+
+/** @internal Lets tests see every sink failure again. */
+export function resetSinkErrorLogForTests(): void {
+  lastErrorLog = -Infinity;
+  suppressedErrors = 0;
+}
+
 /**
  * Emits a security event to the sink, if one is set. A sink that throws or rejects never
- * breaks the request: the error is logged through the request's logger when there is one.
+ * breaks or delays the request: the error is logged, at most once a minute.
  */
 export function emitSecurityEvent(name: SecurityEventName, init: SecurityEventInit = {}): void {
   const current = sink;
@@ -49,15 +74,18 @@ export function emitSecurityEvent(name: SecurityEventName, init: SecurityEventIn
     method: req?.method ?? null,
     ip: req?.ip ?? null,
     userId: init.userId ?? null,
+    requestId: req?.id ?? null,
     details: init.details ?? {},
   };
-  function reportSinkError(error: unknown): void {
-    req?.logger.error({ err: error, event: name }, "Security event sink failed");
-  }
+  const logger = req?.logger ?? stderrLogger;
   try {
     const result = current(event);
-    if (result instanceof Promise) result.catch(reportSinkError);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        reportSinkError(logger, error, name);
+      });
+    }
   } catch (error) {
-    reportSinkError(error);
+    reportSinkError(logger, error, name);
   }
 }

@@ -1,6 +1,11 @@
 export { emitSecurityEvent, setSecurityEventSink } from "./audit.js";
 export type { SecurityEvent, SecurityEventInit, SecurityEventSink } from "./audit.js";
-export { SECURITY_EVENT_NAMES } from "./events.js";
+export { SECURITY_EVENTS, SECURITY_EVENT_NAMES } from "./events.js";
+export { combineSinks, jsonLinesSink, pinoSink } from "./sinks.js";
+export type { PinoLike } from "./sinks.js";
+export { SecurityEventMonitor } from "./monitor.js";
+export type { SecurityAlert, SecurityEventMonitorOptions } from "./monitor.js";
+export { SecurityEventCounters } from "./metrics.js";
 export { loginRequired, requires } from "./guards.js";
 export type { Policy, RequiresOptions } from "./guards.js";
 export { login, logout } from "./login.js";

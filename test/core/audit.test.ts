@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { App } from "../../src/index.js";
 import { emitSecurityEvent, setSecurityEventSink } from "../../src/security/index.js";
+import { resetSinkErrorLogForTests } from "../../src/security/audit.js";
 import type { SecurityEvent } from "../../src/security/index.js";
 import { TestClient } from "../../src/testing/index.js";
 import { captureLogger } from "../helpers.js";
 
 afterEach(() => {
   setSecurityEventSink(null);
+  resetSinkErrorLogForTests();
 });
 
 test("event carries request facts", async () => {

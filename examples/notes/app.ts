@@ -1,7 +1,13 @@
 import { fileURLToPath } from "node:url";
 import { App, ConfigurationError } from "../../src/index.js";
 import type { Env, Logger } from "../../src/index.js";
-import { AuthMiddleware, SessionMiddleware } from "../../src/middleware/index.js";
+import {
+  AllowedHostsMiddleware,
+  AuthMiddleware,
+  CSRFMiddleware,
+  SecurityHeadersMiddleware,
+  SessionMiddleware,
+} from "../../src/middleware/index.js";
 import { loadAssets } from "./assets.js";
 import { openDatabase } from "./database.js";
 import { createDemoAccounts, randomDemoPassword, type DemoAccounts } from "./demo.js";
@@ -27,6 +33,12 @@ export interface NotesAppOptions {
   /** Secret key for sessions, at least 32 bytes. Default: `CHIRP_SECRET_KEY`. */
   secretKey?: string;
   /**
+   * Host names the app accepts requests for, in the entry forms of `AllowedHostsMiddleware`.
+   * Requests for any other `Host` get 400. Default: the comma-separated `NOTES_ALLOWED_HOSTS`,
+   * else `localhost`, `127.0.0.1` and `[::1]` on any port.
+   */
+  allowedHosts?: readonly string[];
+  /**
    * Password of the demo accounts that the first start creates (see `demoAccounts`).
    * Default: a random 16-character password.
    */
@@ -51,6 +63,12 @@ export interface NotesApp {
 
 const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
 
+/** Hosts allowed when neither the `allowedHosts` option nor `NOTES_ALLOWED_HOSTS` is set: this machine only. */
+export const LOCAL_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
+
+/** Strict-Transport-Security on HTTPS responses: two years, subdomains included. */
+const HSTS = "max-age=63072000; includeSubDomains";
+
 /** Formats an ISO 8601 UTC timestamp to the minute, such as `2025-01-31 09:30 UTC`. */
 function formatUtcMinute(value: string): string {
   return `${value.slice(0, 16).replace("T", " ")} UTC`;
@@ -72,6 +90,37 @@ function checkPasswordOptions(demoPassword: string, scryptLogN: number): void {
 }
 
 /**
+ * Returns the hosts in `NOTES_ALLOWED_HOSTS` (comma-separated, blanks around entries
+ * ignored), or {@link LOCAL_HOSTS} when it is unset or blank.
+ */
+export function allowedHostsFromEnv(value = process.env.NOTES_ALLOWED_HOSTS): readonly string[] {
+  if (value === undefined || value.trim() === "") return LOCAL_HOSTS;
+  const hosts = value
+    .split(",")
+    .map((host) => host.trim())
+    .filter((host) => host !== "");
+  if (hosts.length === 0) {
+    throw new ConfigurationError(
+      `Invalid NOTES_ALLOWED_HOSTS ${JSON.stringify(value)}: list host names separated by commas, ` +
+        'such as "notes.example.com,localhost"',
+    );
+  }
+  return hosts;
+}
+
+/** Builds the host check, naming where the hosts came from when one of them is invalid. */
+function allowedHostsMiddleware(option: readonly string[] | undefined): AllowedHostsMiddleware {
+  const allowedHosts = option ?? allowedHostsFromEnv();
+  try {
+    return new AllowedHostsMiddleware({ allowedHosts });
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    const source = option === undefined ? "NOTES_ALLOWED_HOSTS" : "the allowedHosts option";
+    throw new ConfigurationError(`Invalid host in ${source}: ${error.message}`);
+  }
+}
+
+/**
  * Creates the notes app on a SQLite database. Pass `":memory:"` for a private database
  * that disappears on close, as the tests do. On a database without users it creates the
  * demo accounts first, which takes a few scrypt hashes, hence the promise.
@@ -83,8 +132,23 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   const assets = loadAssets();
   const app = new App({ templates: TEMPLATES, env: options.env, logger: options.logger });
   app.addTemplateFilter("utc_minute", formatUtcMinute);
-  // Built before the database opens, so a missing or short secret key stops start-up without a file to close.
-  app.addMiddleware(new SessionMiddleware(options.secretKey === undefined ? {} : { secretKey: options.secretKey }));
+
+  // Built before the database opens, so an invalid host or a missing or short secret key stops
+  // start-up without a file to close. AuthMiddleware needs the user store, so it comes later.
+  const allowedHosts = allowedHostsMiddleware(options.allowedHosts);
+  const sessions = new SessionMiddleware(options.secretKey === undefined ? {} : { secretKey: options.secretKey });
+  const csrf = new CSRFMiddleware();
+  // The default policy allows scripts and styles from this origin only, with no 'unsafe-inline'
+  // and no 'unsafe-eval'. The pages load htmx, their script and their stylesheet as files, and
+  // the htmx-config meta tag in base.html keeps htmx from injecting styles or calling eval.
+  const securityHeaders = new SecurityHeadersMiddleware({ cspNonce: true, strictTransportSecurity: HSTS });
+
+  // Order: the host check first, so a request for an unknown host reaches nothing else, then
+  // sessions, users and CSRF. CSRFMiddleware must follow AuthMiddleware, which tells it which
+  // requests carry a bearer token. Security headers go last and reach every response, early
+  // rejections by the middleware before them included.
+  app.addMiddleware(allowedHosts);
+  app.addMiddleware(sessions);
 
   const db = openDatabase(options.databasePath, app.logger);
   let users: UserStore;
@@ -106,6 +170,8 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
       excludePaths: ["/static"],
     }),
   );
+  app.addMiddleware(csrf);
+  app.addMiddleware(securityHeaders);
 
   addPageRoutes(app, store, users);
   addAuthRoutes(app, users);

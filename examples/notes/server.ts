@@ -2,9 +2,14 @@
  * Starts the notes app: `npm start`, or `tsx examples/notes/server.ts`.
  *
  * Environment: PORT (default 8000), HOST (default 127.0.0.1, reachable from this machine
- * only), NOTES_DATABASE (default examples/notes/data/notes.sqlite3), CHIRP_SECRET_KEY and
- * NOTES_DEMO_PASSWORD. Without CHIRP_SECRET_KEY, development mode uses a random key that
- * lasts until the process exits; other modes refuse to start.
+ * only), NOTES_DATABASE (default examples/notes/data/notes.sqlite3), CHIRP_SECRET_KEY,
+ * NOTES_DEMO_PASSWORD and NOTES_ALLOWED_HOSTS. Without CHIRP_SECRET_KEY, development mode
+ * uses a random key that lasts until the process exits; other modes refuse to start.
+ *
+ * NOTES_ALLOWED_HOSTS lists the host names the app accepts requests for, separated by
+ * commas, such as `notes.example.com,localhost`. It defaults to localhost, 127.0.0.1 and
+ * [::1]. When HOST makes the server reachable under another name, list that name too,
+ * because requests for other hosts get 400.
  *
  * The first start on a new database creates the demo accounts alice@example.com and
  * admin@example.com with NOTES_DEMO_PASSWORD, or a random password, which development mode

@@ -6,17 +6,25 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { test, type TestContext } from "node:test";
 import Database from "better-sqlite3";
-import { createNotesApp, NOTES_PER_PAGE, type NotesApp, type NotesAppOptions } from "../../examples/notes/app.js";
+import {
+  allowedHostsFromEnv,
+  createNotesApp,
+  LOCAL_HOSTS,
+  NOTES_PER_PAGE,
+  type NotesApp,
+  type NotesAppOptions,
+} from "../../examples/notes/app.js";
 import { IN_MEMORY, OWNERLESS_NOTES_TABLE } from "../../examples/notes/database.js";
 import { LOGIN_FAILED_MESSAGE } from "../../examples/notes/routes/auth.js";
 import type { NotesUser } from "../../examples/notes/users.js";
 import { MAX_NOTE_LENGTH } from "../../examples/notes/validation.js";
 import { ConfigurationError } from "../../src/index.js";
 import { setSecurityEventSink, type SecurityEvent } from "../../src/security/index.js";
-import { TestClient, type TestResponse } from "../../src/testing/index.js";
+import { extractCsrfToken, TestClient, type TestResponse } from "../../src/testing/index.js";
 import { captureLogger } from "../helpers.js";
 
 const HTMX = { "hx-request": "true" };
+const TEST_HOST = "testserver";
 const FIXED_NOW = new Date("2025-01-31T09:30:15.000Z");
 const SECRET_KEY = "notes-test-secret-key-that-is-long-enough-0123456789";
 const DEMO_PASSWORD = "correct horse battery staple";
@@ -33,15 +41,27 @@ async function createTestApp(t: TestContext, options: Partial<NotesAppOptions> =
     secretKey: SECRET_KEY,
     demoPassword: DEMO_PASSWORD,
     scryptLogN: TEST_SCRYPT_LOG_N,
+    allowedHosts: [TEST_HOST],
     ...options,
   });
   t.after(() => notes.close());
   return notes;
 }
 
-/** Logs `client` in and checks that the login succeeded. */
+/** Returns the headers of an htmx request, with the CSRF token as `hx-headers` on `<body>` sends it. */
+function htmxHeaders(token: string): Record<string, string> {
+  return { ...HTMX, "x-csrf-token": token };
+}
+
+/** Posts the login form as a browser does, token from the login page included. */
+async function postLogin(client: TestClient, form: Record<string, string>): Promise<TestResponse> {
+  const token = await client.csrfToken("/login");
+  return client.post("/login", { form: { _csrf_token: token, ...form } });
+}
+
+/** Logs `client` in through the login form and checks that the login succeeded. */
 async function logIn(client: TestClient, email = ALICE, password = DEMO_PASSWORD): Promise<TestResponse> {
-  const response = await client.post("/login", { form: { email, password } });
+  const response = await postLogin(client, { email, password });
   assert.equal(response.status, 303, `login of ${email} failed with ${String(response.status)}`);
   return response;
 }
@@ -57,12 +77,24 @@ function ownerIdOf(notes: NotesApp, email: string): number {
   return Number(userOf(notes, email).id);
 }
 
-/** Creates an app and a client logged in as Alice. */
-async function createClient(t: TestContext): Promise<{ notes: NotesApp; client: TestClient; alice: number }> {
+interface LoggedInClient {
+  notes: NotesApp;
+  client: TestClient;
+  alice: number;
+  /** A CSRF token of the client's session, read from the notes page after login. */
+  token: string;
+}
+
+/**
+ * Creates an app and a client logged in as Alice, with a CSRF token of her session. Reading
+ * the token renders the notes page, which shows and removes the login flash message.
+ */
+async function createClient(t: TestContext): Promise<LoggedInClient> {
   const notes = await createTestApp(t);
   const client = new TestClient(notes.app);
   await logIn(client);
-  return { notes, client, alice: ownerIdOf(notes, ALICE) };
+  const token = await client.csrfToken("/notes");
+  return { notes, client, alice: ownerIdOf(notes, ALICE), token };
 }
 
 function sessionCookieValue(response: TestResponse): string {
@@ -84,6 +116,14 @@ function recordSecurityEvents(t: TestContext): SecurityEvent[] {
   });
   t.after(() => setSecurityEventSink(null));
   return events;
+}
+
+/**
+ * Replaces the per-render values of a page, CSRF tokens (86 base64url characters) and CSP
+ * nonces, so two renders of the same page compare equal.
+ */
+function withoutPerRenderValues(html: string): string {
+  return html.replace(/[A-Za-z0-9_-]{86}/g, "TOKEN").replace(/nonce="[A-Za-z0-9+/=]+"/g, 'nonce="NONCE"');
 }
 
 function median(values: number[]): number {
@@ -131,10 +171,10 @@ test("notes page shows empty list and form", async (t) => {
 });
 
 test("plain POST redirects and note appears escaped", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
   const text = "<script>alert(\"x\")</script> & 'more'";
 
-  const response = await client.post("/notes", { form: { text } });
+  const response = await client.post("/notes", { form: { _csrf_token: token, text } });
 
   assert.equal(response.status, 303);
   assert.equal(response.header("location"), "/notes");
@@ -148,11 +188,10 @@ test("plain POST redirects and note appears escaped", async (t) => {
 });
 
 test("flash message shows once after saving", async (t) => {
-  const { client } = await createClient(t);
-  // The login flash is shown and removed first, so only the note's message is left.
-  await client.get("/notes");
+  // createClient read the notes page for the token, which showed and removed the login flash.
+  const { client, token } = await createClient(t);
 
-  const saved = await client.post("/notes", { form: { text: "remember the milk" } });
+  const saved = await client.post("/notes", { form: { _csrf_token: token, text: "remember the milk" } });
   assert.equal(saved.status, 303);
   assert.equal(saved.cookies.length, 1, "the session cookie carries the message");
 
@@ -164,9 +203,9 @@ test("flash message shows once after saving", async (t) => {
 });
 
 test("flash message is private to its session", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
   await client.get("/notes");
-  await client.post("/notes", { form: { text: "mine" } });
+  await client.post("/notes", { form: { _csrf_token: token, text: "mine" } });
 
   const otherSession = new TestClient(notes.app);
   await logIn(otherSession);
@@ -176,9 +215,9 @@ test("flash message is private to its session", async (t) => {
 });
 
 test("POST trims text and normalises line breaks", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
 
-  await client.post("/notes", { form: { text: "  line one\r\nline two \n" } });
+  await client.post("/notes", { form: { _csrf_token: token, text: "  line one\r\nline two \n" } });
 
   const [note] = notes.store.latest(alice, 1);
   assert.equal(note?.text, "line one\nline two");
@@ -224,9 +263,9 @@ test("notes page lists only own notes", async (t) => {
 });
 
 test("new note belongs to current user", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
 
-  await client.post("/notes", { form: { text: "written by alice" } });
+  await client.post("/notes", { form: { _csrf_token: token, text: "written by alice" } });
 
   assert.equal(notes.store.count(alice), 1);
   assert.equal(notes.store.count(ownerIdOf(notes, ADMIN)), 0);
@@ -236,9 +275,12 @@ test("new note belongs to current user", async (t) => {
 });
 
 test("htmx POST returns only the note fragment", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
 
-  const response = await client.post("/notes", { form: { text: "<b>bold</b>" }, headers: HTMX });
+  const response = await client.post("/notes", {
+    form: { _csrf_token: token, text: "<b>bold</b>" },
+    headers: htmxHeaders(token),
+  });
 
   assert.equal(response.status, 200);
   assert.equal(response.header("content-type"), "text/html; charset=utf-8");
@@ -253,15 +295,15 @@ test("htmx POST returns only the note fragment", async (t) => {
 });
 
 test("empty notes are rejected", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
 
   for (const text of ["", "   ", "\r\n\t\n"]) {
-    const plain = await client.post("/notes", { form: { text } });
+    const plain = await client.post("/notes", { form: { _csrf_token: token, text } });
     assert.equal(plain.status, 422, `plain POST of ${JSON.stringify(text)}`);
     assert.match(plain.text, /<html/);
     assert.match(plain.text, /The note is empty\. Write some text before adding it\./);
 
-    const htmx = await client.post("/notes", { form: { text }, headers: HTMX });
+    const htmx = await client.post("/notes", { form: { _csrf_token: token, text }, headers: htmxHeaders(token) });
     assert.equal(htmx.status, 422, `htmx POST of ${JSON.stringify(text)}`);
     assert.doesNotMatch(htmx.text, /<html/);
     assert.match(htmx.text, /<p id="note-error"[^>]*>The note is empty\./);
@@ -272,16 +314,16 @@ test("empty notes are rejected", async (t) => {
 });
 
 test("over-long notes are rejected", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
   const text = "a".repeat(MAX_NOTE_LENGTH + 1);
 
-  const plain = await client.post("/notes", { form: { text } });
+  const plain = await client.post("/notes", { form: { _csrf_token: token, text } });
   assert.equal(plain.status, 422);
   assert.match(plain.text, /The note is 2,001 characters long, but the maximum is 2,000\./);
   // The form shows the text again, so the user can shorten it instead of typing it anew.
   assert.match(plain.text, new RegExp(`<textarea[^>]*>\\s*${text}</textarea>`));
 
-  const htmx = await client.post("/notes", { form: { text }, headers: HTMX });
+  const htmx = await client.post("/notes", { form: { _csrf_token: token, text }, headers: htmxHeaders(token) });
   assert.equal(htmx.status, 422);
   assert.doesNotMatch(htmx.text, /<html/);
   assert.match(htmx.text, /The note is 2,001 characters long/);
@@ -290,11 +332,11 @@ test("over-long notes are rejected", async (t) => {
 });
 
 test("note of maximum length is accepted", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
 
-  const ascii = await client.post("/notes", { form: { text: "a".repeat(MAX_NOTE_LENGTH) } });
+  const ascii = await client.post("/notes", { form: { _csrf_token: token, text: "a".repeat(MAX_NOTE_LENGTH) } });
   // Each emoji is one code point but two UTF-16 code units, and the limit counts code points.
-  const emoji = await client.post("/notes", { form: { text: "🐦".repeat(MAX_NOTE_LENGTH) } });
+  const emoji = await client.post("/notes", { form: { _csrf_token: token, text: "🐦".repeat(MAX_NOTE_LENGTH) } });
 
   assert.equal(ascii.status, 303);
   assert.equal(emoji.status, 303);
@@ -302,9 +344,9 @@ test("note of maximum length is accepted", async (t) => {
 });
 
 test("missing text field is rejected", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
 
-  const response = await client.post("/notes", { form: { other: "value" } });
+  const response = await client.post("/notes", { form: { _csrf_token: token, other: "value" } });
 
   assert.equal(response.status, 400);
   assert.match(response.text, /The form has no text field/);
@@ -312,9 +354,10 @@ test("missing text field is rejected", async (t) => {
 });
 
 test("non-form body is rejected", async (t) => {
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
 
-  const response = await client.post("/notes", { json: { text: "hello" } });
+  // The token goes in the header, as htmx sends it, so the CSRF check passes and the handler sees the body.
+  const response = await client.post("/notes", { json: { text: "hello" }, headers: { "x-csrf-token": token } });
 
   assert.equal(response.status, 415);
   assert.equal(notes.store.count(), 0);
@@ -380,10 +423,10 @@ test("pages have no inline scripts or styles", async (t) => {
 // Deleting and editing notes
 
 test("htmx DELETE removes a note", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   const note = notes.store.add(alice, "to delete");
 
-  const response = await client.delete(`/notes/${String(note.id)}`, { headers: HTMX });
+  const response = await client.delete(`/notes/${String(note.id)}`, { headers: htmxHeaders(token) });
 
   assert.equal(response.status, 200);
   assert.equal(response.text, "");
@@ -391,11 +434,11 @@ test("htmx DELETE removes a note", async (t) => {
 });
 
 test("DELETE of unknown note is 404", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   notes.store.add(alice, "stays");
 
   for (const id of ["999", "0", "-1", "1.5", "abc", "1e3", "99999999999999999999"]) {
-    const response = await client.delete(`/notes/${id}`, { headers: HTMX });
+    const response = await client.delete(`/notes/${id}`, { headers: htmxHeaders(token) });
     assert.equal(response.status, 404, `DELETE /notes/${id}`);
     assert.match(
       response.text,
@@ -407,35 +450,35 @@ test("DELETE of unknown note is 404", async (t) => {
 });
 
 test("unknown note is 404 on every note route", async (t) => {
-  const { client } = await createClient(t);
+  const { client, token } = await createClient(t);
 
   const responses = [
     await client.get("/notes/999/edit"),
-    await client.post("/notes/999", { form: { text: "new text" } }),
-    await client.post("/notes/999/delete"),
-    await client.delete("/notes/999"),
+    await client.post("/notes/999", { form: { _csrf_token: token, text: "new text" } }),
+    await client.post("/notes/999/delete", { form: { _csrf_token: token } }),
+    await client.delete("/notes/999", { headers: { "x-csrf-token": token } }),
   ];
 
   for (const response of responses) assert.equal(response.status, 404);
 });
 
 test("DELETE twice is 404 the second time", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   const note = notes.store.add(alice, "once");
 
-  const first = await client.delete(`/notes/${String(note.id)}`);
-  const second = await client.delete(`/notes/${String(note.id)}`);
+  const first = await client.delete(`/notes/${String(note.id)}`, { headers: { "x-csrf-token": token } });
+  const second = await client.delete(`/notes/${String(note.id)}`, { headers: { "x-csrf-token": token } });
 
   assert.equal(first.status, 200);
   assert.equal(second.status, 404);
 });
 
 test("plain POST delete redirects", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   const note = notes.store.add(alice, "to delete");
 
-  const response = await client.post(`/notes/${String(note.id)}/delete`);
-  const unknown = await client.post("/notes/999/delete");
+  const response = await client.post(`/notes/${String(note.id)}/delete`, { form: { _csrf_token: token } });
+  const unknown = await client.post("/notes/999/delete", { form: { _csrf_token: token } });
 
   assert.equal(response.status, 303);
   assert.equal(response.header("location"), "/notes");
@@ -461,10 +504,12 @@ test("edit page shows the note in a form", async (t) => {
 });
 
 test("plain POST saves an edit", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   const note = notes.store.add(alice, "before");
 
-  const response = await client.post(`/notes/${String(note.id)}`, { form: { text: "  after\r\n" } });
+  const response = await client.post(`/notes/${String(note.id)}`, {
+    form: { _csrf_token: token, text: "  after\r\n" },
+  });
 
   assert.equal(response.status, 303);
   assert.equal(response.header("location"), "/notes");
@@ -473,10 +518,13 @@ test("plain POST saves an edit", async (t) => {
 });
 
 test("htmx POST saves an edit and returns the note", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   const note = notes.store.add(alice, "before");
 
-  const response = await client.post(`/notes/${String(note.id)}`, { form: { text: "after" }, headers: HTMX });
+  const response = await client.post(`/notes/${String(note.id)}`, {
+    form: { _csrf_token: token, text: "after" },
+    headers: htmxHeaders(token),
+  });
 
   assert.equal(response.status, 200);
   assert.doesNotMatch(response.text, /<html/);
@@ -485,13 +533,13 @@ test("htmx POST saves an edit and returns the note", async (t) => {
 });
 
 test("invalid edit shows the form again", async (t) => {
-  const { notes, client, alice } = await createClient(t);
+  const { notes, client, alice, token } = await createClient(t);
   const note = notes.store.add(alice, "unchanged");
   const path = `/notes/${String(note.id)}`;
 
-  const plain = await client.post(path, { form: { text: "   " } });
-  const htmx = await client.post(path, { form: { text: "" }, headers: HTMX });
-  const missing = await client.post(path, { form: { other: "value" } });
+  const plain = await client.post(path, { form: { _csrf_token: token, text: "   " } });
+  const htmx = await client.post(path, { form: { _csrf_token: token, text: "" }, headers: htmxHeaders(token) });
+  const missing = await client.post(path, { form: { _csrf_token: token, other: "value" } });
 
   assert.equal(plain.status, 422);
   assert.match(plain.text, /<html/);
@@ -506,17 +554,17 @@ test("invalid edit shows the form again", async (t) => {
 
 test("other user's note is 403 and unchanged", async (t) => {
   const events = recordSecurityEvents(t);
-  const { notes, client } = await createClient(t);
+  const { notes, client, token } = await createClient(t);
   const note = notes.store.add(ownerIdOf(notes, ADMIN), "admin's note");
   const path = `/notes/${String(note.id)}`;
 
   const responses = [
     await client.get(`${path}/edit`),
     await client.get(`${path}/edit`, { headers: HTMX }),
-    await client.post(path, { form: { text: "changed by alice" } }),
-    await client.post(path, { form: { text: "changed by alice" }, headers: HTMX }),
-    await client.delete(path, { headers: HTMX }),
-    await client.post(`${path}/delete`),
+    await client.post(path, { form: { _csrf_token: token, text: "changed by alice" } }),
+    await client.post(path, { form: { _csrf_token: token, text: "changed by alice" }, headers: htmxHeaders(token) }),
+    await client.delete(path, { headers: htmxHeaders(token) }),
+    await client.post(`${path}/delete`, { form: { _csrf_token: token } }),
   ];
 
   for (const response of responses) {
@@ -534,12 +582,14 @@ test("note routes send anonymous users to login", async (t) => {
   const notes = await createTestApp(t);
   const note = notes.store.add(ownerIdOf(notes, ALICE), "alice's note");
   const client = new TestClient(notes.app);
+  // Anonymous visitors get a CSRF token too, so the requests below reach the login check.
+  const token = await client.csrfToken("/");
 
   const list = await client.get("/notes");
-  const create = await client.post("/notes", { form: { text: "anonymous" } });
+  const create = await client.post("/notes", { form: { _csrf_token: token, text: "anonymous" } });
   const edit = await client.get(`/notes/${String(note.id)}/edit`);
   // An anonymous request learns nothing about which ids exist: unknown ids redirect too.
-  const unknown = await client.delete("/notes/999");
+  const unknown = await client.delete("/notes/999", { headers: { "x-csrf-token": token } });
 
   assert.equal(list.status, 302);
   assert.equal(list.header("location"), "/login?next=%2Fnotes");
@@ -572,9 +622,7 @@ test("login redirects to next", async (t) => {
   const notes = await createTestApp(t);
   const client = new TestClient(notes.app);
 
-  const response = await client.post("/login", {
-    form: { email: ALICE, password: DEMO_PASSWORD, next: "/dashboard?tab=notes" },
-  });
+  const response = await postLogin(client, { email: ALICE, password: DEMO_PASSWORD, next: "/dashboard?tab=notes" });
 
   assert.equal(response.status, 303);
   assert.equal(response.header("location"), "/dashboard?tab=notes");
@@ -588,7 +636,7 @@ test("login without next goes to notes", async (t) => {
   const notes = await createTestApp(t);
   const client = new TestClient(notes.app);
 
-  const response = await client.post("/login", { form: { email: "  Alice@Example.COM ", password: DEMO_PASSWORD } });
+  const response = await postLogin(client, { email: "  Alice@Example.COM ", password: DEMO_PASSWORD });
 
   assert.equal(response.status, 303);
   assert.equal(response.header("location"), "/notes");
@@ -609,9 +657,7 @@ test("unsafe next falls back to notes", async (t) => {
     "/\t/evil.example",
     "",
   ]) {
-    const response = await new TestClient(notes.app).post("/login", {
-      form: { email: ALICE, password: DEMO_PASSWORD, next },
-    });
+    const response = await postLogin(new TestClient(notes.app), { email: ALICE, password: DEMO_PASSWORD, next });
     assert.equal(response.status, 303, `next ${JSON.stringify(next)}`);
     assert.equal(response.header("location"), "/notes", `next ${JSON.stringify(next)}`);
   }
@@ -622,10 +668,8 @@ test("wrong password and unknown email look the same", async (t) => {
   const notes = await createTestApp(t);
   const client = new TestClient(notes.app);
 
-  const wrongPassword = await client.post("/login", { form: { email: ALICE, password: "wrong", next: "/admin" } });
-  const unknownEmail = await client.post("/login", {
-    form: { email: "nobody@example.com", password: "wrong", next: "/admin" },
-  });
+  const wrongPassword = await postLogin(client, { email: ALICE, password: "wrong", next: "/admin" });
+  const unknownEmail = await postLogin(client, { email: "nobody@example.com", password: "wrong", next: "/admin" });
 
   for (const response of [wrongPassword, unknownEmail]) {
     assert.equal(response.status, 400);
@@ -637,7 +681,10 @@ test("wrong password and unknown email look the same", async (t) => {
     assert.doesNotMatch(response.text, /wrong/, "the password is never shown again");
     assert.deepEqual(response.cookies, [], "a failed login leaves the session alone");
   }
-  assert.equal(wrongPassword.text.replace(ALICE, "EMAIL"), unknownEmail.text.replace("nobody@example.com", "EMAIL"));
+  assert.equal(
+    withoutPerRenderValues(wrongPassword.text).replace(ALICE, "EMAIL"),
+    withoutPerRenderValues(unknownEmail.text).replace("nobody@example.com", "EMAIL"),
+  );
   assert.equal((await client.get("/dashboard")).status, 302);
 
   const failures = events.filter((event) => event.name === "auth.login.failure");
@@ -657,11 +704,11 @@ test("empty or missing login fields fail", async (t) => {
     { email: ALICE, password: "" },
   ];
   for (const form of forms) {
-    const response = await client.post("/login", { form });
+    const response = await postLogin(client, form);
     assert.equal(response.status, 400, JSON.stringify(form));
     assert.match(response.text, new RegExp(LOGIN_FAILED_MESSAGE));
   }
-  const overLong = await client.post("/login", { form: { email: ALICE, password: "x".repeat(5000) } });
+  const overLong = await postLogin(client, { email: ALICE, password: "x".repeat(5000) });
   assert.equal(overLong.status, 400);
   assert.equal((await client.get("/dashboard")).status, 302);
 });
@@ -670,9 +717,10 @@ test("unknown email costs a password check", async (t) => {
   // A cost high enough that one scrypt verification is far slower than the rest of a request.
   const notes = await createTestApp(t, { scryptLogN: 13 });
   const client = new TestClient(notes.app);
+  const token = await client.csrfToken("/login");
   const time = async (email: string): Promise<number> => {
     const start = performance.now();
-    const response = await client.post("/login", { form: { email, password: "wrong" } });
+    const response = await client.post("/login", { form: { _csrf_token: token, email, password: "wrong" } });
     assert.equal(response.status, 400);
     return performance.now() - start;
   };
@@ -714,9 +762,12 @@ test("dashboard redirects to login when logged out", async (t) => {
 test("htmx request to guarded route gets HX-Redirect", async (t) => {
   const notes = await createTestApp(t);
 
-  const response = await new TestClient(notes.app).post("/notes", {
+  const client = new TestClient(notes.app);
+  const token = await client.csrfToken("/");
+
+  const response = await client.post("/notes", {
     form: { text: "anonymous" },
-    headers: { ...HTMX, "hx-current-url": "http://testserver/notes" },
+    headers: { ...htmxHeaders(token), "hx-current-url": "http://testserver/notes" },
   });
 
   assert.equal(response.status, 401);
@@ -742,10 +793,10 @@ test("header shows user name and logout", async (t) => {
 
 test("logout ends access", async (t) => {
   const events = recordSecurityEvents(t);
-  const { client } = await createClient(t);
+  const { client, token } = await createClient(t);
   assert.equal((await client.get("/dashboard")).status, 200);
 
-  const response = await client.post("/logout");
+  const response = await client.post("/logout", { form: { _csrf_token: token } });
 
   assert.equal(response.status, 303);
   assert.equal(response.header("location"), "/");
@@ -760,8 +811,8 @@ test("logout ends access", async (t) => {
 test("pre-login session cookie does not authenticate", async (t) => {
   const notes = await createTestApp(t);
   const client = new TestClient(notes.app);
-  // Logging out without a login stores a flash message, which gives an anonymous session cookie.
-  const before = sessionCookieValue(await client.post("/logout"));
+  // The login page stores a CSRF secret in the session, which gives an anonymous session cookie.
+  const before = sessionCookieValue(await client.get("/login"));
 
   const after = sessionCookieValue(await logIn(client));
 
@@ -873,6 +924,459 @@ test("invalid password options stop start-up", async () => {
   }
 });
 
+// CSRF protection
+
+test("writes without a token are 403", async (t) => {
+  const events = recordSecurityEvents(t);
+  const { notes, client, alice } = await createClient(t);
+  const note = notes.store.add(alice, "unchanged");
+  const path = `/notes/${String(note.id)}`;
+
+  const responses: [string, TestResponse][] = [
+    ["POST /notes", await client.post("/notes", { form: { text: "new" } })],
+    ["htmx POST /notes", await client.post("/notes", { form: { text: "new" }, headers: HTMX })],
+    ["POST /notes/:id", await client.post(path, { form: { text: "changed" } })],
+    ["htmx POST /notes/:id", await client.post(path, { form: { text: "changed" }, headers: HTMX })],
+    ["POST /notes/:id/delete", await client.post(`${path}/delete`)],
+    ["DELETE /notes/:id", await client.delete(path, { headers: HTMX })],
+    ["POST /logout", await client.post("/logout")],
+    ["empty token", await client.post("/notes", { form: { _csrf_token: "", text: "new" } })],
+  ];
+
+  for (const [name, response] of responses) {
+    assert.equal(response.status, 403, name);
+    assert.match(response.text, /The form has expired or was sent from another site/, name);
+    assert.deepEqual(response.cookies, [], `${name} leaves the session alone`);
+  }
+  assert.equal(notes.store.count(), 1);
+  assert.equal(notes.store.find(note.id)?.text, "unchanged");
+  assert.equal((await client.get("/dashboard")).status, 200, "the failed logout left Alice logged in");
+  const rejections = events.filter((event) => event.name === "csrf.reject.missing");
+  assert.equal(rejections.length, responses.length);
+});
+
+test("wrong or foreign tokens are 403", async (t) => {
+  const { notes, client, alice, token } = await createClient(t);
+  const admin = new TestClient(notes.app);
+  await logIn(admin, ADMIN);
+  const adminToken = await admin.csrfToken("/notes");
+  // One changed character in the middle keeps the token well-formed but changes the secret it
+  // unmasks to. The last character would not do: two of its six bits are padding.
+  const altered = token.slice(0, 40) + (token[40] === "A" ? "B" : "A") + token.slice(41);
+
+  for (const wrong of [adminToken, altered, "not-a-token", token.slice(0, 43), "🐦".repeat(43), `${token} `]) {
+    const plain = await client.post("/notes", { form: { _csrf_token: wrong, text: "new" } });
+    const header = await client.post("/notes", { form: { text: "new" }, headers: htmxHeaders(wrong) });
+    assert.equal(plain.status, 403, `form field ${JSON.stringify(wrong)}`);
+    assert.equal(header.status, 403, `header ${JSON.stringify(wrong)}`);
+  }
+  assert.equal(notes.store.count(alice), 0);
+});
+
+test("htmx header wins over form field", async (t) => {
+  const { notes, client, token } = await createClient(t);
+
+  // htmx sends both when the form has csrf_field(), and the header is checked first.
+  const header = await client.post("/notes", {
+    form: { _csrf_token: "stale", text: "from htmx" },
+    headers: htmxHeaders(token),
+  });
+
+  assert.equal(header.status, 200);
+  assert.equal(notes.store.count(), 1);
+});
+
+test("every token of a session is valid", async (t) => {
+  const { notes, client } = await createClient(t);
+
+  const first = await client.csrfToken("/notes");
+  const second = await client.csrfToken("/dashboard");
+
+  // Each render masks the secret with a fresh pad, so the tokens differ and both work.
+  assert.notEqual(first, second);
+  assert.match(first, /^[A-Za-z0-9_-]{86}$/);
+  for (const token of [first, second]) {
+    const response = await client.post("/notes", { form: { _csrf_token: token, text: "note" } });
+    assert.equal(response.status, 303);
+  }
+  assert.equal(notes.store.count(), 2);
+});
+
+test("login without token is 403", async (t) => {
+  const events = recordSecurityEvents(t);
+  const notes = await createTestApp(t);
+  const client = new TestClient(notes.app);
+
+  const response = await client.post("/login", { form: { email: ALICE, password: DEMO_PASSWORD } });
+
+  assert.equal(response.status, 403);
+  assert.deepEqual(response.cookies, [], "no session is started");
+  assert.equal(client.cookie("chirp_session"), undefined);
+  assert.equal((await client.get("/dashboard")).status, 302);
+  assert.ok(!events.some((event) => event.name === "auth.login.success"));
+  assert.ok(events.some((event) => event.name === "csrf.reject.missing"));
+});
+
+test("login with another visitor's token is 403", async (t) => {
+  const notes = await createTestApp(t);
+  const attacker = new TestClient(notes.app);
+  const victim = new TestClient(notes.app);
+  // The attacker has a session and a valid token of their own; the victim has none.
+  const attackerToken = await attacker.csrfToken("/login");
+  await victim.get("/");
+
+  const response = await victim.post("/login", {
+    form: { _csrf_token: attackerToken, email: ALICE, password: DEMO_PASSWORD },
+  });
+
+  assert.equal(response.status, 403);
+  assert.equal((await victim.get("/dashboard")).status, 302);
+});
+
+test("token from before login stops working", async (t) => {
+  const notes = await createTestApp(t);
+  const client = new TestClient(notes.app);
+  const anonymousToken = await client.csrfToken("/login");
+  await client.post("/login", { form: { _csrf_token: anonymousToken, email: ALICE, password: DEMO_PASSWORD } });
+
+  const stale = await client.post("/notes", { form: { _csrf_token: anonymousToken, text: "with the old token" } });
+  const token = await client.csrfToken("/notes");
+  const fresh = await client.post("/notes", { form: { _csrf_token: token, text: "with the new token" } });
+
+  assert.equal(stale.status, 403);
+  assert.equal(fresh.status, 303);
+  assert.equal(notes.store.count(), 1);
+
+  await client.post("/logout", { form: { _csrf_token: token } });
+  const afterLogout = await client.post("/logout", { form: { _csrf_token: token } });
+  assert.equal(afterLogout.status, 403, "logout replaces the secret too");
+});
+
+test("cross-origin POST with valid token is 403", async (t) => {
+  const events = recordSecurityEvents(t);
+  const { notes, client, token } = await createClient(t);
+
+  const crossOrigin: Record<string, string>[] = [
+    { origin: "http://evil.example" },
+    { origin: "https://testserver", "sec-fetch-site": "same-origin" },
+    { origin: "http://testserver.evil.example" },
+    { origin: "null" },
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site", origin: "http://sub.testserver" },
+  ];
+  for (const headers of crossOrigin) {
+    const plain = await client.post("/notes", { form: { _csrf_token: token, text: "forged" }, headers });
+    const htmx = await client.post("/notes", {
+      form: { text: "forged" },
+      headers: { ...htmxHeaders(token), ...headers },
+    });
+    assert.equal(plain.status, 403, JSON.stringify(headers));
+    assert.equal(htmx.status, 403, `htmx ${JSON.stringify(headers)}`);
+  }
+  assert.equal(notes.store.count(), 0);
+  const rejections = events.filter((event) => event.name === "csrf.reject.origin");
+  assert.equal(rejections.length, crossOrigin.length * 2);
+
+  // The same request from the app's own origin goes through.
+  const sameOrigin = await client.post("/notes", {
+    form: { _csrf_token: token, text: "mine" },
+    headers: { origin: "http://testserver", "sec-fetch-site": "same-origin" },
+  });
+  assert.equal(sameOrigin.status, 303);
+  assert.equal(notes.store.count(), 1);
+});
+
+test("cross-origin login is 403", async (t) => {
+  const notes = await createTestApp(t);
+  const client = new TestClient(notes.app);
+  const token = await client.csrfToken("/login");
+
+  const response = await client.post("/login", {
+    form: { _csrf_token: token, email: ALICE, password: DEMO_PASSWORD },
+    headers: { origin: "http://evil.example", "sec-fetch-site": "cross-site" },
+  });
+
+  assert.equal(response.status, 403);
+  assert.deepEqual(response.cookies, []);
+  assert.equal((await client.get("/dashboard")).status, 302);
+});
+
+test("forms and fragments carry the token", async (t) => {
+  const { notes, client, alice, token } = await createClient(t);
+  const note = notes.store.add(alice, "a note, so the list markup is rendered");
+  const field = /<input type="hidden" name="_csrf_token" value="[A-Za-z0-9_-]{86}">/;
+
+  const pages = [
+    await client.get("/notes"),
+    await client.get(`/notes/${String(note.id)}/edit`),
+    await client.get(`/notes/${String(note.id)}/edit`, { headers: HTMX }),
+    await client.post("/notes", { form: { text: "added with htmx" }, headers: htmxHeaders(token) }),
+    await new TestClient(notes.app).get("/login"),
+  ];
+
+  for (const page of pages) {
+    const forms = page.text.match(/<form\b[\s\S]*?<\/form>/g) ?? [];
+    assert.ok(forms.length > 0, page.text.slice(0, 80));
+    for (const form of forms) assert.match(form, field, form.slice(0, 120));
+  }
+  assert.match((await client.get("/")).text, /<meta name="csrf-token" content="[A-Za-z0-9_-]{86}" \/>/);
+  assert.match((await client.get("/")).text, /<body hx-headers='\{"x-csrf-token": "[A-Za-z0-9_-]{86}"\}'>/);
+  // A DELETE sends its fields in the query string, so the htmx delete form sends none.
+  assert.match(pages[0]!.text, /hx-delete="\/notes\/1"\s+hx-params="none"/);
+});
+
+// Security headers and hosts
+
+/** Parses a Content-Security-Policy header into directive names and their sources. */
+function parseCspHeader(value: string | undefined): Map<string, string[]> {
+  assert.ok(value, "the response has a Content-Security-Policy");
+  const directives = new Map<string, string[]>();
+  for (const part of value.split(";")) {
+    const [name = "", ...sources] = part.trim().split(/\s+/);
+    directives.set(name, sources);
+  }
+  return directives;
+}
+
+/** Returns the nonce of a directive's `'nonce-…'` source, checking that it has exactly one. */
+function nonceOf(directives: Map<string, string[]>, name: string): string {
+  const nonces = (directives.get(name) ?? []).filter((source) => source.startsWith("'nonce-"));
+  assert.equal(nonces.length, 1, `${name} has one nonce`);
+  return nonces[0]!.slice("'nonce-".length, -1);
+}
+
+function assertSecurityHeaders(response: TestResponse, name: string): void {
+  assert.equal(response.header("x-frame-options"), "DENY", name);
+  assert.equal(response.header("x-content-type-options"), "nosniff", name);
+  assert.equal(response.header("referrer-policy"), "strict-origin-when-cross-origin", name);
+  assert.equal(response.header("cross-origin-opener-policy"), "same-origin", name);
+  const csp = parseCspHeader(response.header("content-security-policy"));
+  assert.deepEqual(csp.get("frame-ancestors"), ["'none'"], name);
+  assert.match(nonceOf(csp, "script-src"), /^[A-Za-z0-9+/]{22}==$/, name);
+}
+
+test("pages have strict CSP with nonce", async (t) => {
+  const notes = await createTestApp(t);
+  const note = notes.store.add(ownerIdOf(notes, ADMIN), "a note, so the list markup is rendered");
+  const anonymous = new TestClient(notes.app);
+  const admin = new TestClient(notes.app);
+  await logIn(admin, ADMIN);
+
+  const pages: [TestClient, string][] = [
+    [anonymous, "/"],
+    [anonymous, "/login"],
+    [admin, "/"],
+    [admin, "/notes"],
+    [admin, `/notes/${String(note.id)}/edit`],
+    [admin, "/dashboard"],
+    [admin, "/admin"],
+  ];
+  const nonces = new Set<string>();
+  for (const [client, path] of pages) {
+    const page = await client.get(path);
+    assert.equal(page.status, 200, path);
+    const csp = parseCspHeader(page.header("content-security-policy"));
+    for (const name of ["script-src", "style-src"]) {
+      const sources = csp.get(name) ?? [];
+      assert.ok(sources.includes("'self'"), `${path}: ${name} allows files of this origin`);
+      assert.ok(!sources.includes("'unsafe-inline'"), `${path}: ${name} has no 'unsafe-inline'`);
+      assert.ok(!sources.includes("'unsafe-eval'"), `${path}: ${name} has no 'unsafe-eval'`);
+    }
+    assert.deepEqual(csp.get("default-src"), ["'self'"], path);
+    assert.deepEqual(csp.get("object-src"), ["'none'"], path);
+    assert.deepEqual(csp.get("base-uri"), ["'self'"], path);
+    assert.deepEqual(csp.get("form-action"), ["'self'"], path);
+    const nonce = nonceOf(csp, "script-src");
+    assert.equal(nonceOf(csp, "style-src"), nonce, path);
+    nonces.add(nonce);
+
+    const scripts = [...page.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    assert.equal(scripts.length, 2, `${path} loads htmx and its script`);
+    for (const [tag, attributes = "", body = ""] of scripts) {
+      assert.equal(body.trim(), "", `${path}: ${tag} has no inline code`);
+      assert.match(attributes, new RegExp(`\\snonce="${nonce.replace(/[+/]/g, "\\$&")}"`), `${path}: ${tag}`);
+    }
+  }
+  assert.equal(nonces.size, pages.length, "every response has its own nonce");
+});
+
+test("security headers on every response", async (t) => {
+  const { notes, client, token } = await createClient(t);
+  const adminNote = notes.store.add(ownerIdOf(notes, ADMIN), "admin's note");
+
+  const responses: [string, TestResponse][] = [
+    ["page", await client.get("/notes")],
+    ["htmx fragment", await client.post("/notes", { form: { text: "new" }, headers: htmxHeaders(token) })],
+    ["redirect", await client.post("/notes", { form: { _csrf_token: token, text: "new" } })],
+    ["422", await client.post("/notes", { form: { _csrf_token: token, text: " " } })],
+    ["404", await client.get("/no-such-page")],
+    ["404 note", await client.get("/notes/999/edit")],
+    ["403 guard", await client.get("/admin")],
+    ["403 policy", await client.get(`/notes/${String(adminNote.id)}/edit`)],
+    ["403 CSRF", await client.post("/notes", { form: { text: "no token" } })],
+    ["403 CSRF JSON", await client.post("/notes", { json: {}, headers: { accept: "application/json" } })],
+    ["405", await client.put("/notes")],
+    ["415", await client.post("/notes", { json: {}, headers: { "x-csrf-token": token } })],
+    ["401 htmx", await new TestClient(notes.app).get("/notes", { headers: HTMX })],
+    ["400 host", await client.get("/", { headers: { host: "evil.example" } })],
+    ["stylesheet", await client.get("/static/notes.css")],
+  ];
+
+  for (const [name, response] of responses) assertSecurityHeaders(response, name);
+  assert.equal(responses[4]?.[1].status, 404);
+  assert.equal(responses[6]?.[1].status, 403);
+  assert.equal(responses[8]?.[1].status, 403);
+  assert.equal(responses[13]?.[1].status, 400);
+  for (const [name, response] of responses) {
+    assert.equal(response.header("strict-transport-security"), undefined, `${name} over plain HTTP has no HSTS`);
+  }
+});
+
+test("HSTS only over HTTPS", async (t) => {
+  const notes = await createTestApp(t);
+
+  const secure = await new TestClient(notes.app, { baseUrl: "https://testserver" }).get("/");
+  const notFound = await new TestClient(notes.app, { baseUrl: "https://testserver" }).get("/missing");
+  const plain = await new TestClient(notes.app).get("/");
+
+  assert.equal(secure.header("strict-transport-security"), "max-age=63072000; includeSubDomains");
+  assert.equal(notFound.header("strict-transport-security"), "max-age=63072000; includeSubDomains");
+  assert.equal(plain.header("strict-transport-security"), undefined);
+});
+
+test("unknown Host is 400", async (t) => {
+  const events = recordSecurityEvents(t);
+  const notes = await createTestApp(t);
+  const client = new TestClient(notes.app);
+  const token = await client.csrfToken("/login");
+
+  for (const host of ["evil.example", "testserver.evil.example", "localhost", "evil.example:80", "", "test server"]) {
+    const page = await client.get("/", { headers: { host } });
+    const login = await client.post("/login", {
+      form: { _csrf_token: token, email: ALICE, password: DEMO_PASSWORD },
+      headers: { host },
+    });
+    assert.equal(page.status, 400, `GET with Host ${JSON.stringify(host)}`);
+    assert.match(page.text, /Unknown host/);
+    assert.equal(login.status, 400, `POST with Host ${JSON.stringify(host)}`);
+    assert.deepEqual(login.cookies, [], "no session is started");
+  }
+  assert.equal((await client.get("/dashboard")).status, 302, "no login went through");
+  assert.ok(!events.some((event) => event.name === "auth.login.success"));
+  assert.equal(events.filter((event) => event.name === "host.reject").length, 12);
+
+  for (const host of ["testserver", "TESTSERVER", "testserver.", "testserver:8443"]) {
+    assert.equal((await client.get("/", { headers: { host } })).status, 200, `Host ${host}`);
+  }
+});
+
+test("allowed hosts default to this machine", async (t) => {
+  const saved = process.env.NOTES_ALLOWED_HOSTS;
+  delete process.env.NOTES_ALLOWED_HOSTS;
+  t.after(() => {
+    if (saved !== undefined) process.env.NOTES_ALLOWED_HOSTS = saved;
+  });
+  const notes = await createTestApp(t, { allowedHosts: undefined });
+
+  for (const baseUrl of ["http://localhost:8000", "http://127.0.0.1", "http://[::1]:3000", "http://LOCALHOST"]) {
+    const response = await new TestClient(notes.app, { baseUrl }).get("/");
+    assert.equal(response.status, 200, baseUrl);
+  }
+  for (const baseUrl of ["http://testserver", "http://127.0.0.2", "http://localhost.evil.example", "http://[::2]"]) {
+    const response = await new TestClient(notes.app, { baseUrl }).get("/");
+    assert.equal(response.status, 400, baseUrl);
+  }
+});
+
+test("NOTES_ALLOWED_HOSTS sets the hosts", async (t) => {
+  const saved = process.env.NOTES_ALLOWED_HOSTS;
+  process.env.NOTES_ALLOWED_HOSTS = " notes.example.com , .example.org,";
+  t.after(() => {
+    if (saved === undefined) delete process.env.NOTES_ALLOWED_HOSTS;
+    else process.env.NOTES_ALLOWED_HOSTS = saved;
+  });
+  const notes = await createTestApp(t, { allowedHosts: undefined });
+
+  const status = async (baseUrl: string): Promise<number> =>
+    (await new TestClient(notes.app, { baseUrl }).get("/")).status;
+  assert.equal(await status("https://notes.example.com"), 200);
+  assert.equal(await status("https://example.org"), 200);
+  assert.equal(await status("https://www.example.org"), 200);
+  assert.equal(await status("http://localhost"), 400);
+  assert.equal(await status("https://example.com"), 400);
+});
+
+test("allowedHostsFromEnv parses the list", () => {
+  assert.deepEqual(allowedHostsFromEnv(undefined), LOCAL_HOSTS);
+  assert.deepEqual(allowedHostsFromEnv(""), LOCAL_HOSTS);
+  assert.deepEqual(allowedHostsFromEnv("  "), LOCAL_HOSTS);
+  assert.deepEqual(allowedHostsFromEnv("a.example"), ["a.example"]);
+  assert.deepEqual(allowedHostsFromEnv(" a.example ,b.example:8443,, "), ["a.example", "b.example:8443"]);
+  assert.throws(() => allowedHostsFromEnv(","), /Invalid NOTES_ALLOWED_HOSTS ",": list host names/);
+});
+
+test("invalid allowed hosts stop start-up", async (t) => {
+  const saved = process.env.NOTES_ALLOWED_HOSTS;
+  t.after(() => {
+    if (saved === undefined) delete process.env.NOTES_ALLOWED_HOSTS;
+    else process.env.NOTES_ALLOWED_HOSTS = saved;
+  });
+  const base = { databasePath: IN_MEMORY, env: "test", secretKey: SECRET_KEY, scryptLogN: TEST_SCRYPT_LOG_N } as const;
+
+  await assert.rejects(createNotesApp({ ...base, allowedHosts: ["*"] }), /Invalid host in the allowedHosts option/);
+  await assert.rejects(createNotesApp({ ...base, allowedHosts: [] }), ConfigurationError);
+  await assert.rejects(
+    createNotesApp({ ...base, allowedHosts: ["https://notes.example.com"] }),
+    /"https:\/\/notes\.example\.com" is not a host name/,
+  );
+  for (const value of ["*", "notes.example.com, bad host", ", ,"]) {
+    process.env.NOTES_ALLOWED_HOSTS = value;
+    await assert.rejects(createNotesApp(base), /NOTES_ALLOWED_HOSTS/, value);
+  }
+});
+
+// Production start-up
+
+test("production starts with CSRF and a secret", async (t) => {
+  const notes = await createTestApp(t, { env: "production" });
+  // HTTPS, because production session cookies are Secure.
+  const client = new TestClient(notes.app, { baseUrl: "https://testserver" });
+
+  await logIn(client);
+  const token = await client.csrfToken("/notes");
+  const saved = await client.post("/notes", { form: { _csrf_token: token, text: "in production" } });
+
+  assert.equal(notes.app.env, "production");
+  assert.equal(saved.status, 303);
+  assert.equal(notes.store.count(), 1);
+  const cookie = saved.cookies.find((value) => value.startsWith("chirp_session=")) ?? "";
+  assert.match(cookie, /; Secure/i);
+});
+
+test("production without a secret refuses to start", async (t) => {
+  const saved = process.env.CHIRP_SECRET_KEY;
+  delete process.env.CHIRP_SECRET_KEY;
+  t.after(() => {
+    if (saved !== undefined) process.env.CHIRP_SECRET_KEY = saved;
+  });
+
+  await assert.rejects(
+    createNotesApp({
+      databasePath: IN_MEMORY,
+      env: "production",
+      allowedHosts: [TEST_HOST],
+      demoPassword: DEMO_PASSWORD,
+      scryptLogN: TEST_SCRYPT_LOG_N,
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.match(error.message, /The secret key is missing: pass secretKey or set CHIRP_SECRET_KEY/);
+      assert.match(error.message, /npx chirp secret/);
+      return true;
+    },
+  );
+});
+
 // Database files
 
 test("file database keeps notes and users across restarts", async (t) => {
@@ -880,7 +1384,13 @@ test("file database keeps notes and users across restarts", async (t) => {
   t.after(() => rm(directory, { recursive: true, force: true }));
   // A folder that does not exist yet, as examples/notes/data/ on the first start.
   const databasePath = join(directory, "data", "notes.sqlite3");
-  const options = { databasePath, env: "test", secretKey: SECRET_KEY, scryptLogN: TEST_SCRYPT_LOG_N } as const;
+  const options = {
+    databasePath,
+    env: "test",
+    secretKey: SECRET_KEY,
+    scryptLogN: TEST_SCRYPT_LOG_N,
+    allowedHosts: [TEST_HOST],
+  } as const;
 
   const first = await createNotesApp({ ...options, demoPassword: DEMO_PASSWORD });
   first.store.add(ownerIdOf(first, ALICE), "persisted");
@@ -919,7 +1429,8 @@ test("old database without note owners still starts", async (t) => {
   assert.match(logger.entries[0]?.message ?? "", /renamed to notes_without_owner/);
   const client = new TestClient(notes.app);
   await logIn(client);
-  assert.equal((await client.post("/notes", { form: { text: "new" } })).status, 303);
+  const token = await client.csrfToken("/notes");
+  assert.equal((await client.post("/notes", { form: { _csrf_token: token, text: "new" } })).status, 303);
   assert.doesNotMatch((await client.get("/notes")).text, /from before users/);
 
   await notes.close();
@@ -930,7 +1441,7 @@ test("old database without note owners still starts", async (t) => {
 });
 
 test("real server serves the home page", async (t) => {
-  const notes = await createTestApp(t);
+  const notes = await createTestApp(t, { allowedHosts: ["127.0.0.1"] });
 
   const server = await notes.app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = server.address() as AddressInfo;
@@ -945,14 +1456,19 @@ test("real server serves the home page", async (t) => {
 });
 
 test("real server logs in with a cookie", async (t) => {
-  const notes = await createTestApp(t);
+  const notes = await createTestApp(t, { allowedHosts: ["127.0.0.1"] });
   const server = await notes.app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${String(port)}`;
 
+  // The login page starts an anonymous session that holds the CSRF secret of its form.
+  const loginPage = await fetch(`${origin}/login`, { signal: AbortSignal.timeout(5000) });
+  const anonymousCookie = (loginPage.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const token = extractCsrfToken(await loginPage.text()) ?? "";
   const login = await fetch(`${origin}/login`, {
     method: "POST",
-    body: new URLSearchParams({ email: ALICE, password: DEMO_PASSWORD, next: "/dashboard" }),
+    headers: { cookie: anonymousCookie, origin },
+    body: new URLSearchParams({ _csrf_token: token, email: ALICE, password: DEMO_PASSWORD, next: "/dashboard" }),
     redirect: "manual",
     signal: AbortSignal.timeout(5000),
   });
@@ -965,9 +1481,12 @@ test("real server logs in with a cookie", async (t) => {
   const body = await dashboard.text();
   await notes.close();
 
+  assert.match(anonymousCookie, /^chirp_session=./);
+  assert.notEqual(token, "");
   assert.equal(login.status, 303);
   assert.equal(login.headers.get("location"), "/dashboard");
   assert.match(cookie, /^chirp_session=./);
+  assert.notEqual(cookie, anonymousCookie, "login moves the session to a new cookie");
   assert.equal(dashboard.status, 200);
   assert.match(body, /You are logged in as Alice/);
 });

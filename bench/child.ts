@@ -1,22 +1,30 @@
 /*
- * Entry point of one benchmark server process. The parent forks it with the server kind as
- * the only argument and an IPC channel, and this process replies with its port once it
- * listens on 127.0.0.1. It exits when the parent sends "stop" or goes away.
+ * Entry point of one benchmark server process. The parent forks it with an IPC channel, the
+ * server kind as the first argument and, for the rate limit servers, their settings as JSON
+ * in the second. This process replies with its port once it listens on 127.0.0.1. It exits
+ * when the parent sends "stop" or goes away.
  */
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Redis } from "ioredis";
 import nunjucks from "nunjucks";
 import type * as Chirp from "../src/index.js";
 import type * as ChirpMiddleware from "../src/middleware/index.js";
+import type { RateLimitBackend } from "../src/stores/rate-limit.js";
 import { PAGE_TEMPLATE, TEMPLATE_DIRECTORY, pageContext } from "./page.js";
 import {
+  LOGIN_BODY,
+  REDIS_KINDS,
   SERVER_KINDS,
   SESSION_USER,
+  UNREACHABLE_LIMIT,
   isServerKind,
   type ChildMessage,
   type ChirpBuild,
   type ParentMessage,
+  type RateLimitKind,
+  type RateLimitSettings,
   type ServerKind,
 } from "./protocol.js";
 
@@ -35,6 +43,8 @@ interface Started {
   port: number;
   build: ChirpBuild | null;
   close(): Promise<void>;
+  /** Keys in the server's MemoryRateLimitBackend, for the servers that have one. */
+  rateLimitKeys?: () => number;
 }
 
 function send(message: ChildMessage): void {
@@ -165,12 +175,83 @@ async function startChirpSession(kind: "chirp-session-cookie" | "chirp-session-m
   return listenChirp(app, build);
 }
 
+/**
+ * Starts an app of the rate limit scenarios, where `GET /` returns "Hello" and `POST /login`
+ * returns "ok". The memory and Redis kinds add AuthRateLimitMiddleware for `POST /login`,
+ * keyed by the client address (the default), with `settings.requests` per window. The
+ * failure mode is "closed", so a failing Redis answers 503, which stops the run, instead of
+ * letting requests through uncounted.
+ */
+async function startChirpRateLimit(kind: RateLimitKind, settings: RateLimitSettings): Promise<Started> {
+  const { chirp, middleware, build } = await importChirp();
+  const app = new chirp.App({ env: "production" });
+  let memoryBackend: ChirpMiddleware.MemoryRateLimitBackend | null = null;
+  let redis: Redis | null = null;
+
+  if (kind !== "chirp-no-rate-limit" && kind !== "chirp-no-rate-limit-login") {
+    if (typeof middleware.AuthRateLimitMiddleware !== "function") {
+      throw new Error(`The chirp ${build}/ in use has no AuthRateLimitMiddleware: run npm run build to rebuild dist/`);
+    }
+    let backend: RateLimitBackend;
+    if (REDIS_KINDS.includes(kind)) {
+      const { redisPort, redisKeyPrefix } = settings;
+      if (redisPort === undefined || redisKeyPrefix === undefined) {
+        throw new Error(`${kind} needs redisPort and redisKeyPrefix in its settings, got ${JSON.stringify(settings)}`);
+      }
+      redis = await connectRedis(redisPort);
+      backend = middleware.redisRateLimitBackend(redis, { keyPrefix: redisKeyPrefix });
+    } else {
+      memoryBackend = new middleware.MemoryRateLimitBackend();
+      backend = memoryBackend;
+    }
+    app.addMiddleware(
+      new middleware.AuthRateLimitMiddleware({
+        requests: settings.requests,
+        methods: ["POST"],
+        paths: ["/login"],
+        backend,
+        failureMode: "closed",
+      }),
+    );
+  }
+  app.get("/", () => HELLO);
+  app.post("/login", () => LOGIN_BODY);
+
+  const started = await listenChirp(app, build);
+  return {
+    ...started,
+    async close() {
+      await started.close();
+      await redis?.quit();
+    },
+    ...(memoryBackend === null ? {} : { rateLimitKeys: () => memoryBackend.size }),
+  };
+}
+
+/**
+ * Connects to the harness's redis-server with the client options that docs/rate-limits.md
+ * recommends, so a Redis failure surfaces as an error instead of a queued command. Imported
+ * here, so the other children do not load ioredis.
+ */
+async function connectRedis(port: number): Promise<Redis> {
+  const { Redis: RedisClient } = await import("ioredis");
+  const redis = new RedisClient({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+  });
+  await redis.connect();
+  return redis;
+}
+
 async function listenChirp(app: Chirp.App, build: ChirpBuild): Promise<Started> {
   const server = await app.listen({ port: 0, host: HOST });
   return { port: (server.address() as AddressInfo).port, build, close: () => app.close() };
 }
 
-function start(kind: ServerKind): Promise<Started> {
+function start(kind: ServerKind, settings: RateLimitSettings): Promise<Started> {
   switch (kind) {
     case "bare-hello":
       return startBareHello();
@@ -184,10 +265,17 @@ function start(kind: ServerKind): Promise<Started> {
     case "chirp-session-cookie":
     case "chirp-session-memory":
       return startChirpSession(kind);
+    case "chirp-no-rate-limit":
+    case "chirp-rate-limit-memory":
+    case "chirp-rate-limit-redis":
+    case "chirp-no-rate-limit-login":
+    case "chirp-rate-limit-memory-login":
+    case "chirp-rate-limit-redis-login":
+      return startChirpRateLimit(kind, settings);
   }
 }
 
-function stats(): ChildMessage {
+function stats(started: Started): ChildMessage {
   const cpu = process.cpuUsage();
   return {
     type: "stats",
@@ -196,8 +284,15 @@ function stats(): ChildMessage {
       // maxRSS is in kilobytes, as getrusage(2) reports ru_maxrss on Linux.
       maxRss: process.resourceUsage().maxRSS * 1024,
       cpuMicros: cpu.user + cpu.system,
+      ...(started.rateLimitKeys === undefined ? {} : { rateLimitKeys: started.rateLimitKeys() }),
     },
   };
+}
+
+/** Reads the rate limit settings from the second argument, a JSON object that the harness writes. */
+function readSettings(argument: string | undefined): RateLimitSettings {
+  if (argument === undefined) return { requests: UNREACHABLE_LIMIT };
+  return JSON.parse(argument) as RateLimitSettings;
 }
 
 async function main(): Promise<void> {
@@ -206,11 +301,11 @@ async function main(): Promise<void> {
     throw new Error(`Invalid server kind ${JSON.stringify(kind)}: expected one of ${SERVER_KINDS.join(", ")}`);
   if (process.send === undefined) throw new Error("bench/child.ts must be started by the harness with an IPC channel");
 
-  const started = await start(kind);
+  const started = await start(kind, readSettings(process.argv[3]));
   let stopping = false;
   process.on("message", function handleParentMessage(message: ParentMessage) {
     if (message.type === "stats") {
-      send(stats());
+      send(stats(started));
     } else if (!stopping) {
       stopping = true;
       // Exit through process.exit so that --cpu-prof writes its profile. The timer bounds the

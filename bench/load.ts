@@ -6,6 +6,8 @@ export interface LoadSettings {
   seconds: number;
   /** Cookie header sent with every request. Default: none. */
   cookie?: string;
+  /** Method of every request, sent without a body. Default `"GET"`. */
+  method?: "GET" | "POST";
 }
 
 /** The figures of one autocannon run. */
@@ -34,6 +36,7 @@ export async function runLoad(url: string, settings: LoadSettings): Promise<Load
     url,
     connections: settings.connections,
     duration: settings.seconds,
+    method: settings.method ?? "GET",
     headers: settings.cookie === undefined ? {} : { cookie: settings.cookie },
   });
   return {

@@ -2,9 +2,9 @@
  * `npx tsx bench/profile.ts [server kind]`: runs one benchmark server (default chirp-hello)
  * under `node --cpu-prof`, loads it with autocannon for BENCH_DURATION seconds (default 10),
  * and prints the functions with the most CPU time. The servers of the session scenarios get
- * a session cookie from `POST /login` first, as in `npm run bench`. Locations in `dist/` are
- * mapped back to `src/` through the build's source maps. The .cpuprofile file stays in
- * bench/results/ for Chrome DevTools.
+ * a session cookie from `POST /login` first, and the Redis rate limit servers a redis-server
+ * of their own, as in `npm run bench`. Locations in `dist/` are mapped back to `src/` through
+ * the build's source maps. The .cpuprofile file stays in bench/results/ for Chrome DevTools.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir } from "node:fs/promises";
@@ -14,12 +14,16 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { runLoad } from "./load.js";
 import {
   MAX_SESSION_LOAD_SECONDS,
+  REDIS_KINDS,
   SERVER_KINDS,
   SESSION_COOKIE_ISSUERS,
+  isRateLimitKind,
   isServerKind,
   type ServerKind,
 } from "./protocol.js";
-import { checkServer, killAllServers, logIn, startServer } from "./servers.js";
+import { rateLimitSettings } from "./rate-limit.js";
+import { killAllRedisServers, startRedis } from "./redis.js";
+import { checkServer, killAllServers, loadTarget, logIn, startServer } from "./servers.js";
 
 const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PROFILE_DIRECTORY = fileURLToPath(new URL("results/", import.meta.url));
@@ -188,16 +192,25 @@ async function main(): Promise<void> {
 
   await mkdir(PROFILE_DIRECTORY, { recursive: true });
   const existing = new Set(await readdir(PROFILE_DIRECTORY));
-  const server = await startServer(kind, { execArgv: ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIRECTORY}`] });
+  const redisServer = REDIS_KINDS.includes(kind) ? await startRedis() : null;
   try {
-    const cookie = await sessionCookie(kind, server.url);
-    const problems = await checkServer(kind, server.url, cookie);
-    if (problems.length > 0) throw new Error(`Correctness check failed:\n  ${problems.join("\n  ")}`);
-    process.stderr.write(`Profiling ${kind} (chirp from ${server.build ?? "-"}/) for ${seconds} s\n`);
-    const result = await runLoad(server.url, { connections: 50, seconds, cookie });
-    process.stderr.write(`${Math.round(result.requestsPerSecond)} requests/s under the profiler\n`);
+    const server = await startServer(kind, {
+      execArgv: ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIRECTORY}`],
+      ...(isRateLimitKind(kind) ? { rateLimit: rateLimitSettings(kind, "measured", redisServer?.port ?? null) } : {}),
+    });
+    try {
+      const cookie = await sessionCookie(kind, server.url);
+      const problems = await checkServer(kind, server.url, cookie);
+      if (problems.length > 0) throw new Error(`Correctness check failed:\n  ${problems.join("\n  ")}`);
+      process.stderr.write(`Profiling ${kind} (chirp from ${server.build ?? "-"}/) for ${seconds} s\n`);
+      const target = loadTarget(server);
+      const result = await runLoad(target.url, { connections: 50, seconds, cookie, method: target.method });
+      process.stderr.write(`${Math.round(result.requestsPerSecond)} requests/s under the profiler\n`);
+    } finally {
+      await server.stop();
+    }
   } finally {
-    await server.stop();
+    await redisServer?.stop();
   }
 
   const file = await mainThreadProfile(existing);
@@ -222,9 +235,14 @@ async function main(): Promise<void> {
   );
 }
 
-process.on("exit", killAllServers);
-main().catch((error: unknown) => {
+function killAllChildren(): void {
   killAllServers();
+  killAllRedisServers();
+}
+
+process.on("exit", killAllChildren);
+main().catch((error: unknown) => {
+  killAllChildren();
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

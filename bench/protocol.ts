@@ -7,6 +7,12 @@ export const SERVER_KINDS = [
   "chirp-no-session",
   "chirp-session-cookie",
   "chirp-session-memory",
+  "chirp-no-rate-limit",
+  "chirp-rate-limit-memory",
+  "chirp-rate-limit-redis",
+  "chirp-no-rate-limit-login",
+  "chirp-rate-limit-memory-login",
+  "chirp-rate-limit-redis-login",
 ] as const;
 
 export type ServerKind = (typeof SERVER_KINDS)[number];
@@ -36,6 +42,58 @@ export const SESSION_COOKIE_ISSUERS: Partial<Record<ServerKind, ServerKind>> = {
   "chirp-session-memory": "chirp-session-memory",
 };
 
+/**
+ * Servers of the rate limit scenarios. Each app has `GET /`, which AuthRateLimitMiddleware
+ * does not count, and `POST /login`, which it counts. The `-login` kinds are loaded with
+ * `POST /login`, the others with `GET /`. The app without the middleware is the baseline.
+ */
+export const RATE_LIMIT_KINDS = [
+  "chirp-no-rate-limit",
+  "chirp-rate-limit-memory",
+  "chirp-rate-limit-redis",
+  "chirp-no-rate-limit-login",
+  "chirp-rate-limit-memory-login",
+  "chirp-rate-limit-redis-login",
+] as const satisfies readonly ServerKind[];
+
+export type RateLimitKind = (typeof RATE_LIMIT_KINDS)[number];
+
+export function isRateLimitKind(kind: ServerKind): kind is RateLimitKind {
+  return (RATE_LIMIT_KINDS as readonly ServerKind[]).includes(kind);
+}
+
+/** Servers whose AuthRateLimitMiddleware counts in Redis. They need a redis-server. */
+export const REDIS_KINDS: readonly ServerKind[] = ["chirp-rate-limit-redis", "chirp-rate-limit-redis-login"];
+
+/** Servers loaded with `POST /login` instead of `GET /`. */
+export const LOGIN_LOAD_KINDS: readonly ServerKind[] = [
+  "chirp-no-rate-limit-login",
+  "chirp-rate-limit-memory-login",
+  "chirp-rate-limit-redis-login",
+];
+
+/** Body of `POST /login` in the rate limit apps. */
+export const LOGIN_BODY = "ok";
+
+/**
+ * `requests` of AuthRateLimitMiddleware in the measured servers: far more than a load run
+ * sends in one window, so every request is counted and none is blocked.
+ */
+export const UNREACHABLE_LIMIT = 1_000_000_000;
+
+/**
+ * Settings of a rate limit server, passed to its child as JSON in the second argument.
+ * The harness starts measured servers with `UNREACHABLE_LIMIT` and checkers with a small limit.
+ */
+export interface RateLimitSettings {
+  /** `requests` of AuthRateLimitMiddleware. */
+  requests: number;
+  /** Port of the redis-server on 127.0.0.1, required by the Redis kinds. */
+  redisPort?: number;
+  /** `keyPrefix` of redisRateLimitBackend, so servers sharing one redis-server count apart. */
+  redisKeyPrefix?: string;
+}
+
 export function isServerKind(value: unknown): value is ServerKind {
   return SERVER_KINDS.includes(value as ServerKind);
 }
@@ -51,6 +109,11 @@ export interface ChildStats {
   maxRss: number;
   /** User plus system CPU time in microseconds, from `process.cpuUsage()`. */
   cpuMicros: number;
+  /**
+   * Keys that the MemoryRateLimitBackend tracks, from its `size`. Only the servers with the
+   * memory backend report it.
+   */
+  rateLimitKeys?: number;
 }
 
 /** IPC messages from a child to the parent. */

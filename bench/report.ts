@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import os from "node:os";
 import type { LoadResult } from "./load.js";
-import type { ChirpBuild, ServerKind } from "./protocol.js";
+import { REDIS_KINDS, type ChirpBuild, type ServerKind } from "./protocol.js";
 
 /** A baseline server and the chirp server measured against it. */
 export interface Scenario {
@@ -14,14 +14,33 @@ export interface Scenario {
 /**
  * The first two scenarios compare chirp with bare node:http. The session scenarios compare
  * a route that reads the session with the same chirp route without SessionMiddleware, so
- * their ratios show what sessions cost on top of the framework.
+ * their ratios show what sessions cost on top of the framework. The rate limit scenarios
+ * compare the app with AuthRateLimitMiddleware and the same app without it, on a route that
+ * the middleware does not count (`GET /`) and on the one it counts (`POST /login`).
  */
 export const SCENARIOS: readonly Scenario[] = [
   { name: "hello world", baseline: "bare-hello", candidate: "chirp-hello" },
   { name: "template", baseline: "bare-template", candidate: "chirp-template" },
   { name: "session, cookie store", baseline: "chirp-no-session", candidate: "chirp-session-cookie" },
   { name: "session, memory store", baseline: "chirp-no-session", candidate: "chirp-session-memory" },
+  { name: "rate limit, other route, memory", baseline: "chirp-no-rate-limit", candidate: "chirp-rate-limit-memory" },
+  { name: "rate limit, other route, Redis", baseline: "chirp-no-rate-limit", candidate: "chirp-rate-limit-redis" },
+  {
+    name: "rate limit, login route, memory",
+    baseline: "chirp-no-rate-limit-login",
+    candidate: "chirp-rate-limit-memory-login",
+  },
+  {
+    name: "rate limit, login route, Redis",
+    baseline: "chirp-no-rate-limit-login",
+    candidate: "chirp-rate-limit-redis-login",
+  },
 ];
+
+/** Returns the scenarios whose baseline and candidate are both among `kinds`, in table order. */
+export function scenariosOf(kinds: readonly ServerKind[]): Scenario[] {
+  return SCENARIOS.filter((scenario) => kinds.includes(scenario.baseline) && kinds.includes(scenario.candidate));
+}
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   "bare-hello": "node:http",
@@ -31,13 +50,19 @@ export const SERVER_LABELS: Record<ServerKind, string> = {
   "chirp-no-session": "bengal-chirp without sessions",
   "chirp-session-cookie": "bengal-chirp + SessionMiddleware",
   "chirp-session-memory": "bengal-chirp + SessionMiddleware + MemorySessionStore",
+  "chirp-no-rate-limit": "bengal-chirp without rate limit, GET /",
+  "chirp-rate-limit-memory": "bengal-chirp + AuthRateLimitMiddleware, memory, GET /",
+  "chirp-rate-limit-redis": "bengal-chirp + AuthRateLimitMiddleware, Redis, GET /",
+  "chirp-no-rate-limit-login": "bengal-chirp without rate limit, POST /login",
+  "chirp-rate-limit-memory-login": "bengal-chirp + AuthRateLimitMiddleware, memory, POST /login",
+  "chirp-rate-limit-redis-login": "bengal-chirp + AuthRateLimitMiddleware, Redis, POST /login",
 };
 
 /**
  * Groups the servers that run back to back in every round: each baseline, then every
  * candidate measured against it. A baseline shared by several scenarios runs once per round.
  */
-export function measurementGroups(scenarios: readonly Scenario[] = SCENARIOS): ServerKind[][] {
+export function measurementGroups(scenarios: readonly Scenario[]): ServerKind[][] {
   const groups = new Map<ServerKind, ServerKind[]>();
   for (const scenario of scenarios) {
     const group = groups.get(scenario.baseline) ?? [scenario.baseline];
@@ -48,9 +73,9 @@ export function measurementGroups(scenarios: readonly Scenario[] = SCENARIOS): S
 }
 
 /** Lists each scenario with the servers of its table rows, so a shared baseline gets one row. */
-function scenarioRows(): { scenario: Scenario; kinds: ServerKind[] }[] {
+function scenarioRows(scenarios: readonly Scenario[]): { scenario: Scenario; kinds: ServerKind[] }[] {
   const listed = new Set<ServerKind>();
-  return SCENARIOS.map((scenario) => {
+  return scenarios.map((scenario) => {
     const kinds = [scenario.baseline, scenario.candidate].filter((kind) => !listed.has(kind));
     for (const kind of kinds) listed.add(kind);
     return { scenario, kinds };
@@ -69,6 +94,8 @@ export interface BenchConfig {
 export interface RoundResult extends LoadResult {
   /** CPU time the server process used during the round, in microseconds. */
   cpuMicros: number;
+  /** CPU time redis-server used during the round, in microseconds, for the Redis servers only. */
+  redisCpuMicros?: number;
 }
 
 /** Everything measured for one server. */
@@ -84,7 +111,23 @@ export interface Report {
   build: ChirpBuild | null;
   /** One-minute load average before the servers started. Other work on the machine raises it. */
   loadAverageAtStart: number;
-  results: Record<ServerKind, ServerResults>;
+  /** One-minute load average after the measured load of each server in every round. */
+  loadAveragesDuringRounds: readonly number[];
+  /** One-minute load average after the last round. */
+  loadAverageAtEnd: number;
+  /** The scenarios that ran, which leaves out the Redis ones without redis-server. */
+  scenarios: readonly Scenario[];
+  /** One line for each group of rows left out, with the reason. */
+  notes: readonly string[];
+  /** Results of every server of `scenarios`. */
+  results: Partial<Record<ServerKind, ServerResults>>;
+}
+
+/** Returns the results of `kind`, which must be a server of the report's scenarios. */
+function resultsOf(report: Report, kind: ServerKind): ServerResults {
+  const results = report.results[kind];
+  if (results === undefined) throw new Error(`The report has no results for ${kind}`);
+  return results;
 }
 
 export function median(values: readonly number[]): number {
@@ -126,7 +169,7 @@ function pairedRatio(candidate: ServerResults, baseline: ServerResults, metric: 
 
 /** Returns the median paired requests/s ratio of a scenario's candidate server to its baseline. */
 export function requestsRatio(report: Report, scenario: Scenario): number {
-  return pairedRatio(report.results[scenario.candidate], report.results[scenario.baseline], requestsPerSecond);
+  return pairedRatio(resultsOf(report, scenario.candidate), resultsOf(report, scenario.baseline), requestsPerSecond);
 }
 
 function formatInteger(value: number): string {
@@ -182,10 +225,10 @@ export function formatTable(report: Report): string {
     "| Scenario | Server | Requests/s | vs baseline | p99 latency (ms) | vs baseline | Server CPU | CPU µs/request | vs baseline | Peak RSS (MiB) |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const { scenario, kinds } of scenarioRows()) {
-    const baseline = report.results[scenario.baseline];
+  for (const { scenario, kinds } of scenarioRows(report.scenarios)) {
+    const baseline = resultsOf(report, scenario.baseline);
     for (const kind of kinds) {
-      const results = report.results[kind];
+      const results = resultsOf(report, kind);
       const cells = [
         scenario.name,
         SERVER_LABELS[kind],
@@ -204,6 +247,39 @@ export function formatTable(report: Report): string {
   return lines.join("\n");
 }
 
+/** The requests/s ratios that bench/README.md aims for, by candidate server. */
+const AIMS: Partial<Record<ServerKind, number>> = { "chirp-hello": 0.85, "chirp-session-cookie": 0.8 };
+
+/** Formats one line per scenario with its requests/s ratio, and whether it met its aim where it has one. */
+export function formatSummary(report: Report): string[] {
+  return report.scenarios.map((scenario) => {
+    const ratio = requestsRatio(report, scenario);
+    const aim = AIMS[scenario.candidate];
+    const verdict = aim === undefined ? "" : ` (aim: ${aim.toFixed(2)}x or better, ${ratio >= aim ? "met" : "missed"})`;
+    return `- ${scenario.name}: ${formatRatio(ratio)} the requests/s of ${SERVER_LABELS[scenario.baseline]}${verdict}`;
+  });
+}
+
+/**
+ * Formats redis-server's CPU time per request for the Redis scenarios. The Server CPU columns
+ * leave it out, because they count the Node.js process alone.
+ */
+function formatRedisCpu(report: Report): string[] {
+  const redisPerRequest: Metric = (round) => (round.redisCpuMicros ?? Number.NaN) / round.requests;
+  const bothPerRequest: Metric = (round) => (round.cpuMicros + (round.redisCpuMicros ?? 0)) / round.requests;
+  return report.scenarios
+    .filter((scenario) => REDIS_KINDS.includes(scenario.candidate))
+    .map((scenario) => {
+      const candidate = resultsOf(report, scenario.candidate);
+      const baseline = resultsOf(report, scenario.baseline);
+      return (
+        `- ${scenario.name}: redis-server ${medianOf(candidate, redisPerRequest).toFixed(1)} µs/request. ` +
+        `The server and redis-server together use ${formatRatio(pairedRatio(candidate, baseline, bothPerRequest))} ` +
+        "the CPU µs/request of the baseline."
+      );
+    });
+}
+
 /** Formats requests/s and server CPU of every round, with the paired requests/s ratio of each scenario. */
 function formatRounds(report: Report): string {
   const count = report.config.rounds;
@@ -211,11 +287,11 @@ function formatRounds(report: Report): string {
     `| Server | ${Array.from({ length: count }, (_, index) => `Round ${index + 1}`).join(" | ")} |`,
     `| --- |${" ---: |".repeat(count)}`,
   ];
-  for (const { scenario, kinds } of scenarioRows()) {
-    const baseline = report.results[scenario.baseline];
-    const candidate = report.results[scenario.candidate];
+  for (const { scenario, kinds } of scenarioRows(report.scenarios)) {
+    const baseline = resultsOf(report, scenario.baseline);
+    const candidate = resultsOf(report, scenario.candidate);
     for (const kind of kinds) {
-      const cells = report.results[kind].rounds.map(
+      const cells = resultsOf(report, kind).rounds.map(
         (round) => `${formatInteger(round.requestsPerSecond)} (${(cpuShare(round) * 100).toFixed(0)}%)`,
       );
       lines.push(`| ${SERVER_LABELS[kind]} | ${cells.join(" | ")} |`);
@@ -227,6 +303,11 @@ function formatRounds(report: Report): string {
     lines.push(`| ${scenario.name}: ratio to baseline | ${ratios.join(" | ")} |`);
   }
   return lines.join("\n");
+}
+
+function formatLoadDuringRounds(samples: readonly number[]): string {
+  if (samples.length === 0) return "n/a";
+  return `${median(samples).toFixed(2)} as the median and ${Math.max(...samples).toFixed(2)} as the maximum`;
 }
 
 /** Formats `bench/RESULTS.md`: machine, command, settings, the summary and every round. */
@@ -251,14 +332,37 @@ export function formatResultsPage(report: Report, date: Date): string {
     `- Rounds: ${config.warmupSeconds} s warm-up per server, then ${config.rounds} rounds of ${config.seconds} s ` +
       "per server. The servers compared with the same baseline run back to back, in an order that reverses every round. " +
       "The table shows medians over the rounds, and each ratio is the median of the per-round ratios to the baseline.",
-    `- One-minute load average before the run: ${report.loadAverageAtStart.toFixed(2)} ` +
-      `on ${os.availableParallelism()} CPUs (other processes on the machine add noise)`,
+    `- One-minute load average on ${os.availableParallelism()} CPUs: ${report.loadAverageAtStart.toFixed(2)} ` +
+      `before the run, ${formatLoadDuringRounds(report.loadAveragesDuringRounds)} during the rounds ` +
+      `and ${report.loadAverageAtEnd.toFixed(2)} after them. The busy server and autocannon add about 2, ` +
+      "and other processes on the machine add noise.",
+    "",
+    "## Summary",
+    "",
+    "Requests/s of each measured server as a ratio to its baseline in the same round, median over the rounds:",
+    "",
+    ...formatSummary(report),
+    "",
+    "## All figures",
     "",
     formatTable(report),
     "",
+    ...report.notes.flatMap((note) => [note, ""]),
     "The baseline of the hello world and template rows is bare node:http. The baseline of both session rows is",
     "bengal-chirp without SessionMiddleware, which sends the same `Hello alice` and receives a session cookie",
     "with every request as well, so their ratios show what sessions cost on top of the framework.",
+    "",
+    "The baseline of the rate limit rows is the same app without AuthRateLimitMiddleware. The middleware is",
+    "configured for `POST /login` with a limit that the load never reaches, so every `POST /login` is counted",
+    "and answered, and `GET /` is not counted.",
+    ...(formatRedisCpu(report).length === 0
+      ? []
+      : [
+          "",
+          "The Server CPU columns count the Node.js process alone. redis-server used in addition:",
+          "",
+          ...formatRedisCpu(report),
+        ]),
     "",
     "Peak RSS is the child's `process.resourceUsage().maxRSS` at the end of the run. Every child,",
     "baselines included, loads the tsx loader, which adds about the same amount to each.",

@@ -1,28 +1,39 @@
 /*
- * `npm run bench`: starts the benchmark servers in child processes, checks that each one
- * responds correctly, loads the servers of each scenario back to back in alternating order,
- * prints a markdown table and writes bench/RESULTS.md. Exits 1 when a correctness check
- * fails and 2 on an invalid BENCH_* variable or any other error.
+ * `npm run bench`: starts the benchmark servers in child processes, plus a redis-server for
+ * the Redis rate limit servers when one is installed, and checks that each server responds
+ * correctly. Then it loads the servers of each scenario back to back in alternating order,
+ * prints a markdown table and writes bench/RESULTS.md. Exits 1 when a correctness check fails
+ * and 2 on an invalid BENCH_* variable or any other error.
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import { runLoad } from "./load.js";
-import { MAX_SESSION_LOAD_SECONDS, SERVER_KINDS, SESSION_COOKIE_ISSUERS, type ServerKind } from "./protocol.js";
 import {
-  SCENARIOS,
+  MAX_SESSION_LOAD_SECONDS,
+  REDIS_KINDS,
+  SERVER_KINDS,
+  SESSION_COOKIE_ISSUERS,
+  isRateLimitKind,
+  type ServerKind,
+} from "./protocol.js";
+import { checkCheckers, checkCounting, rateLimitSettings, redisCpuMicros } from "./rate-limit.js";
+import { killAllRedisServers, redisUnavailableReason, startRedis } from "./redis.js";
+import {
   SERVER_LABELS,
   describeCommand,
   formatResultsPage,
+  formatSummary,
   formatTable,
   measurementGroups,
-  requestsRatio,
+  scenariosOf,
   type BenchConfig,
   type Report,
   type RoundResult,
   type ServerResults,
 } from "./report.js";
-import { checkServer, killAllServers, logIn, startServer, type BenchServer } from "./servers.js";
+import { checkServer, killAllServers, loadTarget, logIn, startServer, type BenchServer } from "./servers.js";
 
 const RESULTS_PATH = fileURLToPath(new URL("RESULTS.md", import.meta.url));
 
@@ -67,9 +78,9 @@ const SESSION_LIMIT = {
 /** Reads the run settings from the BENCH_* variables. BENCH_DURATION and BENCH_WARMUP are in seconds. */
 function readConfig(): BenchConfig {
   return {
-    seconds: readNumber("BENCH_DURATION", 4, { integer: false, min: 1, max: SESSION_LIMIT }),
+    seconds: readNumber("BENCH_DURATION", 3, { integer: false, min: 1, max: SESSION_LIMIT }),
     rounds: readNumber("BENCH_ROUNDS", 6, { integer: true, min: 1 }),
-    warmupSeconds: readNumber("BENCH_WARMUP", 2, { integer: false, min: 0, max: SESSION_LIMIT }),
+    warmupSeconds: readNumber("BENCH_WARMUP", 1, { integer: false, min: 0, max: SESSION_LIMIT }),
     connections: readNumber("BENCH_CONNECTIONS", 50, { integer: true, min: 1 }),
   };
 }
@@ -78,9 +89,23 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-async function checkAll(servers: readonly BenchServer[]): Promise<void> {
+/**
+ * Checks every server's response, then that the rate limit servers count `POST /login` and
+ * nothing else. `redis` is the harness's client of the redis-server, or null without one.
+ */
+async function checkAll(servers: readonly BenchServer[], redis: Redis | null): Promise<void> {
   const problems = (await Promise.all(servers.map((server) => checkServer(server.kind, server.url)))).flat();
   if (problems.length > 0) throw new CheckFailedError(problems);
+  const rateLimitServers = servers.filter((server) => isRateLimitKind(server.kind));
+  const counting = (await Promise.all(rateLimitServers.map((server) => checkCounting(server, redis)))).flat();
+  if (counting.length > 0) throw new CheckFailedError(counting);
+}
+
+/** Connects the harness's own client, which reads counters and CPU time, to the redis-server on `port`. */
+async function connectRedis(port: number): Promise<Redis> {
+  const redis = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  return redis;
 }
 
 /**
@@ -102,14 +127,22 @@ async function sessionCookie(
   return login.cookie;
 }
 
+/**
+ * Loads `server` for `seconds` and returns the figures with the server's CPU time. With
+ * `redis` set, the server is a Redis one, and the result includes redis-server's CPU time.
+ */
 async function measure(
   server: BenchServer,
   config: BenchConfig,
   seconds: number,
   cookie: string | undefined,
+  redis: Redis | null,
 ): Promise<RoundResult> {
+  const target = loadTarget(server);
   const before = await server.stats();
-  const result = await runLoad(server.url, { connections: config.connections, seconds, cookie });
+  const redisBefore = redis === null ? 0 : await redisCpuMicros(redis);
+  const result = await runLoad(target.url, { connections: config.connections, seconds, cookie, method: target.method });
+  const redisAfter = redis === null ? 0 : await redisCpuMicros(redis);
   const after = await server.stats();
   if (result.non2xx > 0 || result.errors > 0) {
     throw new CheckFailedError([
@@ -121,44 +154,95 @@ async function measure(
     const problems = await checkServer(server.kind, server.url, cookie);
     if (problems.length > 0) throw new CheckFailedError(problems);
   }
-  return { ...result, cpuMicros: after.cpuMicros - before.cpuMicros };
+  return {
+    ...result,
+    cpuMicros: after.cpuMicros - before.cpuMicros,
+    ...(redis === null ? {} : { redisCpuMicros: redisAfter - redisBefore }),
+  };
 }
 
 async function benchmark(config: BenchConfig): Promise<Report> {
   const loadAverageAtStart = os.loadavg()[0] ?? 0;
-  const estimate = SERVER_KINDS.length * (config.warmupSeconds + config.rounds * config.seconds);
+  const redisMissing = redisUnavailableReason();
+  const notes = redisMissing === null ? [] : [`The Redis rate limit rows were skipped: ${redisMissing}.`];
+  for (const note of notes) log(note);
+  const kinds = SERVER_KINDS.filter((kind) => redisMissing === null || !REDIS_KINDS.includes(kind));
+  const scenarios = scenariosOf(kinds);
+
+  const estimate = kinds.length * (config.warmupSeconds + config.rounds * config.seconds);
   log(
     `Benchmark: ${config.rounds} rounds of ${config.seconds} s, ${config.warmupSeconds} s warm-up, ` +
       `${config.connections} connections, about ${Math.ceil(estimate)} s of load`,
   );
 
-  const servers = new Map<ServerKind, BenchServer>();
-  for (const server of await Promise.all(SERVER_KINDS.map((kind) => startServer(kind)))) {
-    servers.set(server.kind, server);
+  const redisServer = redisMissing === null ? await startRedis() : null;
+  const redis = redisServer === null ? null : await connectRedis(redisServer.port);
+  try {
+    if (redisServer !== null) log(`redis-server started on 127.0.0.1:${redisServer.port}`);
+    const results = await measureAll(config, kinds, scenarios, redisServer?.port ?? null, redis);
+    return {
+      config,
+      command: describeCommand(),
+      build: results.build,
+      loadAverageAtStart,
+      loadAveragesDuringRounds: results.loadAverages,
+      loadAverageAtEnd: os.loadavg()[0] ?? 0,
+      scenarios,
+      notes,
+      results: results.results,
+    };
+  } finally {
+    redis?.disconnect();
+    await redisServer?.stop();
   }
+}
+
+/**
+ * Starts the `kinds` servers, checks them, runs the warm-up and the measured rounds of
+ * `scenarios`, checks them again and stops them.
+ */
+async function measureAll(
+  config: BenchConfig,
+  kinds: readonly ServerKind[],
+  scenarios: Report["scenarios"],
+  redisPort: number | null,
+  redis: Redis | null,
+): Promise<Pick<Report, "build" | "results"> & { loadAverages: number[] }> {
+  const servers = new Map<ServerKind, BenchServer>();
+  const started = await Promise.all(
+    kinds.map((kind) =>
+      startServer(kind, isRateLimitKind(kind) ? { rateLimit: rateLimitSettings(kind, "measured", redisPort) } : {}),
+    ),
+  );
+  for (const server of started) servers.set(server.kind, server);
   const serverOf = (kind: ServerKind): BenchServer => servers.get(kind)!;
+  const redisOf = (kind: ServerKind): Redis | null => (REDIS_KINDS.includes(kind) ? redis : null);
   const build = serverOf("chirp-hello").build;
   log(`Servers started; chirp imported from ${build ?? "nowhere"}/`);
 
-  await checkAll([...servers.values()]);
+  await checkAll([...servers.values()], redis);
+  const checkerProblems = await checkCheckers(redisPort);
+  if (checkerProblems.length > 0) throw new CheckFailedError(checkerProblems);
   log("Correctness checks passed");
 
   if (config.warmupSeconds > 0) {
-    for (const kind of SERVER_KINDS) {
+    for (const kind of kinds) {
       log(`Warm-up: ${SERVER_LABELS[kind]}`);
-      await measure(serverOf(kind), config, config.warmupSeconds, await sessionCookie(kind, serverOf));
+      await measure(serverOf(kind), config, config.warmupSeconds, await sessionCookie(kind, serverOf), redisOf(kind));
     }
   }
 
-  const rounds = new Map<ServerKind, RoundResult[]>(SERVER_KINDS.map((kind) => [kind, []]));
+  const rounds = new Map<ServerKind, RoundResult[]>(kinds.map((kind) => [kind, []]));
+  const loadAverages: number[] = [];
   for (let round = 0; round < config.rounds; round++) {
-    for (const group of measurementGroups()) {
+    for (const group of measurementGroups(scenarios)) {
       // Reverse the order every round, so no server always runs first or last on a warmer machine.
       const order = round % 2 === 0 ? group : [...group].reverse();
       for (const kind of order) {
         const cookie = await sessionCookie(kind, serverOf);
-        const result = await measure(serverOf(kind), config, config.seconds, cookie);
+        const result = await measure(serverOf(kind), config, config.seconds, cookie, redisOf(kind));
         rounds.get(kind)!.push(result);
+        loadAverages.push(os.loadavg()[0] ?? 0);
         log(
           `Round ${round + 1}/${config.rounds} ${SERVER_LABELS[kind]}: ` +
             `${Math.round(result.requestsPerSecond)} requests/s, p99 ${result.p99Ms} ms, ` +
@@ -169,16 +253,16 @@ async function benchmark(config: BenchConfig): Promise<Report> {
   }
 
   // Check again, so a server that broke under load does not go unnoticed.
-  await checkAll([...servers.values()]);
+  await checkAll([...servers.values()], redis);
 
-  const results = {} as Record<ServerKind, ServerResults>;
-  for (const kind of SERVER_KINDS) {
+  const results: Partial<Record<ServerKind, ServerResults>> = {};
+  for (const kind of kinds) {
     const stats = await serverOf(kind).stats();
     results[kind] = { rounds: rounds.get(kind)!, maxRss: stats.maxRss };
   }
 
   await Promise.all([...servers.values()].map((server) => server.stop()));
-  return { config, command: describeCommand(), build, loadAverageAtStart, results };
+  return { build, results, loadAverages };
 }
 
 async function main(): Promise<number> {
@@ -189,23 +273,19 @@ async function main(): Promise<number> {
   await writeFile(RESULTS_PATH, formatResultsPage(report, new Date()));
   log(`Wrote ${RESULTS_PATH}`);
 
-  const ratioOf = (candidate: ServerKind): string =>
-    requestsRatio(
-      report,
-      SCENARIOS.find((scenario) => scenario.candidate === candidate)!,
-    ).toFixed(2);
-  log(`Hello world: chirp at ${ratioOf("chirp-hello")}x bare node:http requests/s (aim: 0.85x or better)`);
-  log(
-    `Session: the route with SessionMiddleware at ${ratioOf("chirp-session-cookie")}x ` +
-      "the same route without sessions (aim: 0.8x or better)",
-  );
+  for (const line of [...formatSummary(report), ...report.notes]) log(line);
   return 0;
 }
 
-process.on("exit", killAllServers);
+function killAllChildren(): void {
+  killAllServers();
+  killAllRedisServers();
+}
+
+process.on("exit", killAllChildren);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
-    killAllServers();
+    killAllChildren();
     process.exit(130);
   });
 }
@@ -215,7 +295,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    killAllServers();
+    killAllChildren();
     if (error instanceof CheckFailedError) {
       log(error.message);
       process.exitCode = 1;

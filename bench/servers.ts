@@ -2,12 +2,15 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { PAGE_EXPECTED, PAGE_FORBIDDEN } from "./page.js";
 import {
+  LOGIN_BODY,
+  LOGIN_LOAD_KINDS,
   SESSION_KINDS,
   SESSION_USER,
   type ChildMessage,
   type ChirpBuild,
   type ChildStats,
   type ParentMessage,
+  type RateLimitSettings,
   type ServerKind,
 } from "./protocol.js";
 
@@ -36,6 +39,11 @@ export interface StartOptions {
   execArgv?: readonly string[];
   /** Extra environment variables for the child, such as `BENCH_CHIRP=src`. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Settings of a rate limit server. Without them, the child counts up to UNREACHABLE_LIMIT
+   * and a Redis kind fails to start.
+   */
+  rateLimit?: RateLimitSettings;
 }
 
 const running = new Set<ChildProcess>();
@@ -92,7 +100,8 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
 
 /** Forks `bench/child.ts` for `kind` and resolves once it listens on 127.0.0.1. */
 export async function startServer(kind: ServerKind, options: StartOptions = {}): Promise<BenchServer> {
-  const child = fork(CHILD_ENTRY, [kind], {
+  const args = options.rateLimit === undefined ? [kind] : [kind, JSON.stringify(options.rateLimit)];
+  const child = fork(CHILD_ENTRY, args, {
     cwd: REPOSITORY_ROOT,
     // Explicit flags, so the child does not inherit the test runner's or the tsx CLI's flags.
     execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
@@ -127,6 +136,20 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
   };
 }
 
+/** The request that loads a server, which its check sends too. */
+export interface LoadTarget {
+  method: "GET" | "POST";
+  /** Absolute URL on 127.0.0.1. */
+  url: string;
+}
+
+/** Returns the request that loads `server`: `POST /login` for the login kinds, else `GET /`. */
+export function loadTarget(server: Pick<BenchServer, "kind" | "url">): LoadTarget {
+  return LOGIN_LOAD_KINDS.includes(server.kind)
+    ? { method: "POST", url: new URL("login", server.url).href }
+    : { method: "GET", url: server.url };
+}
+
 /** Body check of each server kind. */
 interface Expectation {
   body: (text: string) => string[];
@@ -144,6 +167,10 @@ function helloProblems(text: string): string[] {
 
 function greetingProblems(text: string): string[] {
   return textProblems(text, `Hello ${SESSION_USER}`);
+}
+
+function loginProblems(text: string): string[] {
+  return textProblems(text, LOGIN_BODY);
 }
 
 function pageProblems(text: string): string[] {
@@ -167,6 +194,12 @@ const EXPECTATIONS: Record<ServerKind, Expectation> = {
   "chirp-no-session": { body: greetingProblems },
   "chirp-session-cookie": { body: greetingProblems },
   "chirp-session-memory": { body: greetingProblems },
+  "chirp-no-rate-limit": { body: helloProblems },
+  "chirp-rate-limit-memory": { body: helloProblems },
+  "chirp-rate-limit-redis": { body: helloProblems },
+  "chirp-no-rate-limit-login": { body: loginProblems },
+  "chirp-rate-limit-memory-login": { body: loginProblems },
+  "chirp-rate-limit-redis-login": { body: loginProblems },
 };
 
 /** The session cookie from `POST /login` as `name=value` for a Cookie header, or null with the problems. */
@@ -197,11 +230,12 @@ export async function logIn(url: string): Promise<Login> {
 }
 
 /**
- * Requests `GET /`, with a Cookie header when `cookie` is set, and checks status 200, an HTML
- * content type, no Set-Cookie and the body.
+ * Sends the `target` request, with a Cookie header when `cookie` is set, and checks status
+ * 200, an HTML content type, no Set-Cookie and the body.
  */
-async function checkRead(url: string, cookie: string | undefined, body: Expectation["body"]): Promise<string[]> {
-  const response = await fetch(url, {
+async function checkRead(target: LoadTarget, cookie: string | undefined, body: Expectation["body"]): Promise<string[]> {
+  const response = await fetch(target.url, {
+    method: target.method,
     headers: cookie === undefined ? {} : { cookie },
     signal: AbortSignal.timeout(REPLY_TIMEOUT_MS),
   });
@@ -215,7 +249,10 @@ async function checkRead(url: string, cookie: string | undefined, body: Expectat
   // A read-only request must leave the session as it is. A Set-Cookie here means the server
   // rewrites or ends the session on every request, which the load would then measure.
   const setCookies = response.headers.getSetCookie();
-  if (setCookies.length > 0) problems.push(`GET / sets ${JSON.stringify(setCookies)}, expected no Set-Cookie`);
+  if (setCookies.length > 0) {
+    const path = new URL(target.url).pathname;
+    problems.push(`${target.method} ${path} sets ${JSON.stringify(setCookies)}, expected no Set-Cookie`);
+  }
   problems.push(...body(text));
   return problems;
 }
@@ -232,21 +269,23 @@ async function checkSessionServer(kind: ServerKind, url: string, cookie: string 
     if (login.cookie === null) return login.problems;
     sessionCookie = login.cookie;
   }
-  const problems = await checkRead(url, sessionCookie, EXPECTATIONS[kind].body);
-  const anonymous = await checkRead(url, undefined, (text) => textProblems(text, "Hello anonymous"));
+  const target = loadTarget({ kind, url });
+  const problems = await checkRead(target, sessionCookie, EXPECTATIONS[kind].body);
+  const anonymous = await checkRead(target, undefined, (text) => textProblems(text, "Hello anonymous"));
   return [...problems, ...anonymous.map((problem) => `without a cookie: ${problem}`)];
 }
 
 /**
- * Requests `url` once and checks the response a `kind` server must send: status 200, an HTML
- * content type, no Set-Cookie and the expected body. Session servers are checked with and
- * without `cookie`, or with a fresh login when it is undefined, and the other servers with
- * `cookie` when it is set. Returns the problems found, empty when the responses are correct,
- * so no server can win the benchmark by skipping work.
+ * Sends the request that loads a `kind` server at `url` (see {@link loadTarget}) and checks
+ * the response it must send: status 200, an HTML content type, no Set-Cookie and the
+ * expected body. Session servers are checked with and without `cookie`, or with a fresh login
+ * when it is undefined, and the other servers with `cookie` when it is set. Returns the
+ * problems found, empty when the responses are correct, so no server can win the benchmark
+ * by skipping work.
  */
 export async function checkServer(kind: ServerKind, url: string, cookie?: string): Promise<string[]> {
   const problems = SESSION_KINDS.includes(kind)
     ? await checkSessionServer(kind, url, cookie)
-    : await checkRead(url, cookie, EXPECTATIONS[kind].body);
+    : await checkRead(loadTarget({ kind, url }), cookie, EXPECTATIONS[kind].body);
   return problems.map((problem) => `${kind} at ${url}: ${problem}`);
 }

@@ -74,13 +74,17 @@ async function collectBody(response: Response, isHead: boolean): Promise<Buffer>
   return typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
 }
 
-const CSRF_INPUT = /<input\b[^>]*\bname="_csrf_token"[^>]*>/i;
 const CSRF_META = /<meta\b[^>]*\bname="csrf-token"[^>]*>/i;
 const VALUE_ATTRIBUTE = /\b(?:value|content)="([^"]*)"/i;
 
-/** Reads the CSRF token from a page: the `_csrf_token` hidden input or the `csrf-token` meta tag. */
-export function extractCsrfToken(html: string): string | null {
-  const tag = CSRF_INPUT.exec(html)?.[0] ?? CSRF_META.exec(html)?.[0];
+/**
+ * Reads the CSRF token from a page: the hidden input named `fieldName` (default
+ * `_csrf_token`) or the `csrf-token` meta tag.
+ */
+export function extractCsrfToken(html: string, fieldName = "_csrf_token"): string | null {
+  const escaped = fieldName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const input = new RegExp(`<input\\b[^>]*\\bname="${escaped}"[^>]*>`, "i");
+  const tag = input.exec(html)?.[0] ?? CSRF_META.exec(html)?.[0];
   if (tag === undefined) return null;
   return VALUE_ATTRIBUTE.exec(tag)?.[1] ?? null;
 }

@@ -98,4 +98,6 @@ test("extractCsrfToken reads input or meta", () => {
   assert.equal(extractCsrfToken('<form><input type="hidden" name="_csrf_token" value="abc.def"></form>'), "abc.def");
   assert.equal(extractCsrfToken('<meta name="csrf-token" content="xyz">'), "xyz");
   assert.equal(extractCsrfToken("<p>none</p>"), null);
+  assert.equal(extractCsrfToken('<input name="token.x" value="custom">', "token.x"), "custom");
+  assert.equal(extractCsrfToken('<input name="tokenAx" value="wrong">', "token.x"), null);
 });

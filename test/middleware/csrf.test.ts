@@ -200,6 +200,29 @@ test("same origin with a token passes", async () => {
   }
 });
 
+test("origin comparison ignores case and default ports", async () => {
+  const { app } = makeApp();
+  const { client, token } = await clientWithToken(app);
+  for (const headers of [
+    { host: "TESTSERVER", origin: "http://testserver" },
+    { host: "testserver.", origin: "http://testserver" },
+    { host: "testserver", origin: "http://TestServer" },
+    { host: "testserver:80", origin: "http://testserver" },
+    { host: "testserver", origin: "http://testserver:80" },
+  ] as Record<string, string>[]) {
+    const response = await client.post("/submit", { form: { _csrf_token: token }, headers });
+    assert.equal(response.status, 200, JSON.stringify(headers));
+  }
+  for (const headers of [
+    { host: "testserver", origin: "http://testserver:8080" },
+    { host: "testserver", origin: "https://testserver" },
+    { host: "testserver", origin: "not a url" },
+  ] as Record<string, string>[]) {
+    const response = await client.post("/submit", { form: { _csrf_token: token }, headers });
+    assert.equal(response.status, 403, JSON.stringify(headers));
+  }
+});
+
 test("same origin without a token is rejected", async () => {
   const { app } = makeApp();
   const { client } = await clientWithToken(app);

@@ -8,6 +8,7 @@ import type { Request } from "../../http/request.js";
 import { HTML_HEADERS, JSON_HEADERS, Response } from "../../http/response.js";
 import { markSafe } from "../../templating/engine.js";
 import { emitSecurityEvent } from "../../security/audit.js";
+import { parseHost } from "../allowed-hosts/middleware.js";
 import { createSecret, maskSecret, tokenMatches } from "./tokens.js";
 
 /** Options of {@link CSRFMiddleware}. */
@@ -37,6 +38,16 @@ type Rejection = "csrf.reject.origin" | "csrf.reject.missing" | "csrf.reject.inv
 interface CSRFState {
   /** True once this request replaced the secret after the session was regenerated. */
   rotated: boolean;
+}
+
+/** Returns an Origin header value in the form URL serialises it (lower-case host, no default port), or null. */
+function normaliseRequestOrigin(origin: string): string | null {
+  try {
+    const parsed = new URL(origin);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 function normaliseOrigin(origin: string, option: string): string {
@@ -159,12 +170,16 @@ export class CSRFMiddleware {
     const fetchSite = req.headers["sec-fetch-site"];
     const origin = req.headers.origin;
     if (fetchSite === "cross-site") return { name: "csrf.reject.origin", reason: "sec-fetch-site cross-site" };
-    if (fetchSite === "same-site" && (origin === undefined || !this.#trustedOrigins.has(origin))) {
+    if (
+      fetchSite === "same-site" &&
+      (origin === undefined || !this.#trustedOrigins.has(normaliseRequestOrigin(origin) ?? ""))
+    ) {
       return { name: "csrf.reject.origin", reason: "sec-fetch-site same-site" };
     }
     if (origin !== undefined) {
       if (origin === "null") return { name: "csrf.reject.origin", reason: "origin null" };
-      if (origin !== this.#ownOrigin(req) && !this.#trustedOrigins.has(origin)) {
+      const normalised = normaliseRequestOrigin(origin);
+      if (normalised === null || (normalised !== this.#ownOrigin(req) && !this.#trustedOrigins.has(normalised))) {
         return { name: "csrf.reject.origin", reason: "origin mismatch" };
       }
     }
@@ -178,7 +193,11 @@ export class CSRFMiddleware {
   }
 
   #ownOrigin(req: Request): string {
-    return `${req.isSecure ? "https" : "http"}://${req.headers.host ?? ""}`;
+    const host = parseHost(req.headers.host ?? "");
+    if (host === null) return "";
+    const scheme = req.isSecure ? "https" : "http";
+    // URL drops a default port, as browsers do when they send Origin.
+    return normaliseRequestOrigin(`${scheme}://${host.name}${host.port === null ? "" : `:${host.port}`}`) ?? "";
   }
 
   async #submittedToken(req: Request): Promise<string | undefined> {

@@ -4,19 +4,21 @@ import type { Env, Logger } from "../../src/index.js";
 import {
   AllowedHostsMiddleware,
   AuthMiddleware,
+  AuthRateLimitMiddleware,
   CSRFMiddleware,
   SecurityHeadersMiddleware,
   SessionMiddleware,
 } from "../../src/middleware/index.js";
+import type { AuthRateLimitOptions } from "../../src/middleware/index.js";
+import { LoginLockout, MAX_PASSWORD_LENGTH, type LoginLockoutOptions } from "../../src/security/index.js";
 import { loadAssets } from "./assets.js";
 import { openDatabase } from "./database.js";
 import { createDemoAccounts, randomDemoPassword, type DemoAccounts } from "./demo.js";
-import { DEFAULT_SCRYPT_LOG_N, MAX_SCRYPT_LOG_N } from "./passwords.js";
 import { addAuthRoutes } from "./routes/auth.js";
 import { addNoteRoutes } from "./routes/notes.js";
 import { addPageRoutes } from "./routes/pages.js";
 import { NoteStore } from "./store.js";
-import { MAX_PASSWORD_LENGTH, UserStore, type NotesUser } from "./users.js";
+import { UserStore, type NotesUser } from "./users.js";
 
 export { NOTES_PER_PAGE } from "./routes/notes.js";
 
@@ -44,10 +46,16 @@ export interface NotesAppOptions {
    */
   demoPassword?: string;
   /**
-   * log2 of the scrypt cost N for new password hashes. Default 16. Tests lower it so that
-   * hashing takes milliseconds; a lower value in production makes stolen hashes cheaper to crack.
+   * Options of the per-email login lockout, which uses the in-memory backend, so counts are
+   * per process and start again on restart. Default: LoginLockout's defaults (5 failures in
+   * 15 minutes lock the email for 5 minutes, doubling up to an hour).
    */
-  scryptLogN?: number;
+  lockout?: Omit<LoginLockoutOptions, "backend">;
+  /**
+   * Options of the per-client rate limit on POST /login, /signup and /password-reset, over
+   * AuthRateLimitMiddleware's defaults (10 requests a minute, then blocked for 5 minutes).
+   */
+  authRateLimit?: AuthRateLimitOptions;
 }
 
 /** The configured app and the resources it owns. */
@@ -66,6 +74,9 @@ const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
 /** Hosts allowed when neither the `allowedHosts` option nor `NOTES_ALLOWED_HOSTS` is set: this machine only. */
 export const LOCAL_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
 
+/** Routes whose POSTs AuthRateLimitMiddleware counts per client: the forms that check or set passwords. */
+const AUTH_PATHS: readonly string[] = ["/login", "/signup", "/password-reset"];
+
 /** Strict-Transport-Security on HTTPS responses: two years, subdomains included. */
 const HSTS = "max-age=63072000; includeSubDomains";
 
@@ -74,17 +85,11 @@ function formatUtcMinute(value: string): string {
   return `${value.slice(0, 16).replace("T", " ")} UTC`;
 }
 
-/** Throws a ConfigurationError naming the option when a password option is out of range. */
-function checkPasswordOptions(demoPassword: string, scryptLogN: number): void {
+/** Throws a ConfigurationError naming the option when the demo password cannot be hashed. */
+function checkDemoPassword(demoPassword: string): void {
   if (typeof demoPassword !== "string" || demoPassword === "" || demoPassword.length > MAX_PASSWORD_LENGTH) {
     throw new ConfigurationError(
       `Invalid demoPassword: use a non-empty string of at most ${String(MAX_PASSWORD_LENGTH)} characters`,
-    );
-  }
-  if (!Number.isInteger(scryptLogN) || scryptLogN < 1 || scryptLogN > MAX_SCRYPT_LOG_N) {
-    throw new ConfigurationError(
-      `Invalid scryptLogN ${String(scryptLogN)}: use an integer from 1 to ${String(MAX_SCRYPT_LOG_N)}, ` +
-        `or leave it out for the default ${String(DEFAULT_SCRYPT_LOG_N)}`,
     );
   }
 }
@@ -123,12 +128,11 @@ function allowedHostsMiddleware(option: readonly string[] | undefined): AllowedH
 /**
  * Creates the notes app on a SQLite database. Pass `":memory:"` for a private database
  * that disappears on close, as the tests do. On a database without users it creates the
- * demo accounts first, which takes a few scrypt hashes, hence the promise.
+ * demo accounts first, which takes a few password hashes, hence the promise.
  */
 export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp> {
   const demoPassword = options.demoPassword ?? randomDemoPassword();
-  const scryptLogN = options.scryptLogN ?? DEFAULT_SCRYPT_LOG_N;
-  checkPasswordOptions(demoPassword, scryptLogN);
+  checkDemoPassword(demoPassword);
   const assets = loadAssets();
   const app = new App({ templates: TEMPLATES, env: options.env, logger: options.logger });
   app.addTemplateFilter("utc_minute", formatUtcMinute);
@@ -136,6 +140,8 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   // Built before the database opens, so an invalid host or a missing or short secret key stops
   // start-up without a file to close. AuthMiddleware needs the user store, so it comes later.
   const allowedHosts = allowedHostsMiddleware(options.allowedHosts);
+  const authRateLimit = new AuthRateLimitMiddleware({ paths: AUTH_PATHS, ...options.authRateLimit });
+  const lockout = new LoginLockout({ ...options.lockout, logger: options.lockout?.logger ?? app.logger });
   const sessions = new SessionMiddleware(options.secretKey === undefined ? {} : { secretKey: options.secretKey });
   const csrf = new CSRFMiddleware();
   // The default policy allows scripts and styles from this origin only, with no 'unsafe-inline'
@@ -144,17 +150,19 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   const securityHeaders = new SecurityHeadersMiddleware({ cspNonce: true, strictTransportSecurity: HSTS });
 
   // Order: the host check first, so a request for an unknown host reaches nothing else, then
-  // sessions, users and CSRF. CSRFMiddleware must follow AuthMiddleware, which tells it which
+  // the rate limit on the login, signup and reset forms, which must come before CSRF so that
+  // attempts without a valid token count too, then sessions, users and CSRF. CSRFMiddleware must follow AuthMiddleware, which tells it which
   // requests carry a bearer token. Security headers go last and reach every response, early
   // rejections by the middleware before them included.
   app.addMiddleware(allowedHosts);
+  app.addMiddleware(authRateLimit);
   app.addMiddleware(sessions);
 
   const db = openDatabase(options.databasePath, app.logger);
   let users: UserStore;
   let demoAccounts: DemoAccounts | null;
   try {
-    users = await UserStore.open(db, scryptLogN);
+    users = new UserStore(db);
     demoAccounts = await createDemoAccounts(users, demoPassword);
   } catch (error) {
     db.close();
@@ -174,7 +182,7 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   app.addMiddleware(securityHeaders);
 
   addPageRoutes(app, store, users);
-  addAuthRoutes(app, users);
+  addAuthRoutes(app, users, lockout);
   addNoteRoutes(app, store);
   for (const [path, response] of assets) app.get(path, () => response);
 

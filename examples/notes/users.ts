@@ -1,8 +1,6 @@
-import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Request } from "../../src/index.js";
-import type { AuthUser } from "../../src/security/index.js";
-import { DEFAULT_SCRYPT_LOG_N, hashPassword, verifyPassword } from "./passwords.js";
+import { hashPassword, normalizeIdentifier, type AuthUser, type PasswordAccount } from "../../src/security/index.js";
 
 /** A user as `req.user` carries it. The id is the users table's rowid as a decimal string. */
 export interface NotesUser extends AuthUser {
@@ -23,6 +21,12 @@ export interface UserSummary {
   readonly noteCount: number;
 }
 
+/** A user with the stored password hash, which `req.user` never carries. */
+export interface StoredUser extends NotesUser {
+  /** PHC string from `hashPassword`, such as `$argon2id$v=19$m=19456,t=2,p=1$…`. */
+  readonly passwordHash: string;
+}
+
 /** Input of {@link UserStore.create}. */
 export interface NewUser {
   readonly email: string;
@@ -40,9 +44,6 @@ interface UserRow {
   isAdmin: 0 | 1;
 }
 
-/** Maximum password length that `authenticate` hashes. A longer password fails without spending scrypt time on it. */
-export const MAX_PASSWORD_LENGTH = 1024;
-
 // User ids are SQLite rowids: positive integers of at most fifteen digits, below MAX_SAFE_INTEGER.
 const USER_ID = /^[1-9][0-9]{0,14}$/;
 
@@ -59,6 +60,10 @@ function toUser(row: UserRow): NotesUser {
   };
 }
 
+function toStoredUser(row: UserRow): StoredUser {
+  return { ...toUser(row), passwordHash: row.passwordHash };
+}
+
 /**
  * Returns the logged-in user of `req`. Throws when nobody is logged in, so call it only in
  * handlers behind `loginRequired` or `requires`.
@@ -68,28 +73,23 @@ export function currentUser(req: Request): NotesUser {
   return req.user as NotesUser;
 }
 
-/** Normalises an email address for lookup: surrounding whitespace removed, lower case. */
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
 /**
- * Users in the `users` table, with their scrypt password hashes. Create it with
- * {@link UserStore.open}, which prepares the hash that unknown emails are checked against.
+ * Users in the `users` table, with password hashes from the framework's `hashPassword`.
+ * Emails are stored and looked up in the form `normalizeIdentifier` gives them (trimmed,
+ * NFKC, lower case), the same form `passwordLogin` and `LoginLockout` use.
  */
 export class UserStore {
-  readonly #scryptLogN: number;
-  readonly #dummyHash: string;
   readonly #insert: Database.Statement<[string, string, string, number], UserRow>;
   readonly #selectById: Database.Statement<[number], UserRow>;
   readonly #selectByEmail: Database.Statement<[string], UserRow>;
   readonly #count: Database.Statement<[], { count: number }>;
   readonly #bumpSessionVersion: Database.Statement<[number]>;
+  readonly #setPasswordHash: Database.Statement<[string, number]>;
+  readonly #changePassword: Database.Statement<[string, number], UserRow>;
   readonly #summaries: Database.Statement<[], Omit<UserSummary, "isAdmin"> & { isAdmin: 0 | 1 }>;
 
-  private constructor(db: Database.Database, scryptLogN: number, dummyHash: string) {
-    this.#scryptLogN = scryptLogN;
-    this.#dummyHash = dummyHash;
+  /** Prepares the statements on `db`, whose users table must exist. */
+  constructor(db: Database.Database) {
     this.#insert = db.prepare(
       `INSERT INTO users (email, display_name, password_hash, is_admin) VALUES (?, ?, ?, ?) RETURNING ${USER_COLUMNS}`,
     );
@@ -97,6 +97,10 @@ export class UserStore {
     this.#selectByEmail = db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE email = ?`);
     this.#count = db.prepare("SELECT count(*) AS count FROM users");
     this.#bumpSessionVersion = db.prepare("UPDATE users SET session_version = session_version + 1 WHERE id = ?");
+    this.#setPasswordHash = db.prepare("UPDATE users SET password_hash = ? WHERE id = ?");
+    this.#changePassword = db.prepare(
+      `UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ? RETURNING ${USER_COLUMNS}`,
+    );
     this.#summaries = db.prepare(`
       SELECT users.id, users.email, users.display_name AS name, users.is_admin AS isAdmin,
              count(notes.id) AS noteCount
@@ -107,51 +111,69 @@ export class UserStore {
   }
 
   /**
-   * Opens the store on `db`, whose users table must exist. `scryptLogN` is the scrypt cost
-   * of new hashes (default 16); tests lower it to keep hashing fast.
+   * Hashes the password and inserts the user. Throws InvalidPasswordError for an empty
+   * password or one over 1,024 characters, and a SQLite constraint error when the email is taken.
    */
-  static async open(db: Database.Database, scryptLogN = DEFAULT_SCRYPT_LOG_N): Promise<UserStore> {
-    // Unknown emails are checked against this hash of a password nobody knows, so that a
-    // failed login takes about as long whether or not the email has an account.
-    const dummyHash = await hashPassword(randomBytes(32).toString("base64url"), scryptLogN);
-    return new UserStore(db, scryptLogN, dummyHash);
-  }
-
-  /** Hashes the password and inserts the user; throws when the email is taken. */
   async create(user: NewUser): Promise<NotesUser> {
-    const passwordHash = await hashPassword(user.password, this.#scryptLogN);
-    const row = this.#insert.get(normaliseEmail(user.email), user.name, passwordHash, user.isAdmin === true ? 1 : 0);
+    const passwordHash = await hashPassword(user.password);
+    const email = normalizeIdentifier(user.email);
+    const row = this.#insert.get(email, user.name, passwordHash, user.isAdmin === true ? 1 : 0);
     if (row === undefined) throw new Error("INSERT ... RETURNING returned no row");
     return toUser(row);
   }
 
   /** Returns the user with the id `id` (a decimal string, as in `NotesUser.id`), or null. */
   findById(id: string): NotesUser | null {
-    if (!USER_ID.test(id)) return null;
-    const row = this.#selectById.get(Number(id));
+    const row = this.#rowById(id);
     return row === undefined ? null : toUser(row);
   }
 
-  /** Returns the user with this email, compared without regard to case, or null. */
+  /** Returns the user with the id `id` and its password hash, or null. */
+  findStoredById(id: string): StoredUser | null {
+    const row = this.#rowById(id);
+    return row === undefined ? null : toStoredUser(row);
+  }
+
+  /** Returns the user with this email, compared after `normalizeIdentifier`, or null. */
   findByEmail(email: string): NotesUser | null {
-    const row = this.#selectByEmail.get(normaliseEmail(email));
+    const row = this.#selectByEmail.get(normalizeIdentifier(email));
     return row === undefined ? null : toUser(row);
   }
 
-  /**
-   * Returns the user when the email has an account and the password matches it, else null.
-   * An unknown email still costs one scrypt verification, against a dummy hash, so response
-   * times do not tell which emails have accounts.
-   */
-  async authenticate(email: string, password: string): Promise<NotesUser | null> {
-    if (password.length > MAX_PASSWORD_LENGTH) return null;
-    const row = this.#selectByEmail.get(normaliseEmail(email));
-    const matches = await verifyPassword(password, row?.passwordHash ?? this.#dummyHash);
-    return matches && row !== undefined ? toUser(row) : null;
+  /** Returns the user with this email and its password hash, or null. */
+  findStoredByEmail(email: string): StoredUser | null {
+    const row = this.#selectByEmail.get(normalizeIdentifier(email));
+    return row === undefined ? null : toStoredUser(row);
+  }
+
+  /** Returns the account as `passwordLogin` expects it from `findUser`, or null. */
+  findAccount(email: string): PasswordAccount<NotesUser> | null {
+    const row = this.#selectByEmail.get(normalizeIdentifier(email));
+    return row === undefined ? null : { user: toUser(row), passwordHash: row.passwordHash };
   }
 
   count(): number {
     return this.#count.get()?.count ?? 0;
+  }
+
+  /**
+   * Replaces the password hash and keeps the session version, for a rehash at login with
+   * the same password. Returns whether the user exists.
+   */
+  setPasswordHash(id: string, passwordHash: string): boolean {
+    if (!USER_ID.test(id)) return false;
+    return this.#setPasswordHash.run(passwordHash, Number(id)).changes > 0;
+  }
+
+  /**
+   * Replaces the password hash and increments the session version in one statement, so
+   * every existing session of the user ends. Returns the updated user, whose new version
+   * `login()` stores in the session that stays logged in, or null when there is no such user.
+   */
+  changePassword(id: string, passwordHash: string): NotesUser | null {
+    if (!USER_ID.test(id)) return null;
+    const row = this.#changePassword.get(passwordHash, Number(id));
+    return row === undefined ? null : toUser(row);
   }
 
   /**
@@ -166,5 +188,9 @@ export class UserStore {
   /** Returns every user with the number of notes they own, in order of creation. */
   summaries(): UserSummary[] {
     return this.#summaries.all().map((row) => ({ ...row, isAdmin: row.isAdmin === 1 }));
+  }
+
+  #rowById(id: string): UserRow | undefined {
+    return USER_ID.test(id) ? this.#selectById.get(Number(id)) : undefined;
   }
 }

@@ -34,7 +34,6 @@ async function startApp(t: TestContext): Promise<RunningApp> {
     env: "test",
     secretKey: SECRET_KEY,
     demoPassword: DEMO_PASSWORD,
-    scryptLogN: 10,
     allowedHosts: ["127.0.0.1"],
   });
   t.after(() => notes.close());

@@ -1,11 +1,27 @@
 import { Redirect, Template } from "../../../src/index.js";
 import type { App, Request } from "../../../src/index.js";
-import { emitSecurityEvent, isSafeUrl, login, logout, safeRedirect } from "../../../src/security/index.js";
+import {
+  isSafeUrl,
+  logout,
+  passwordLogin,
+  safeRedirect,
+  type LoginLockout,
+  type PasswordLoginResult,
+} from "../../../src/security/index.js";
 import { setFlash, takeFlash } from "../flash.js";
-import type { UserStore } from "../users.js";
+import type { NotesUser, UserStore } from "../users.js";
 
 /** The one message for every failed login, so the page never reveals whether an email has an account. */
 export const LOGIN_FAILED_MESSAGE = "Email or password is incorrect.";
+
+/**
+ * Returns the message of a failed login. A locked email adds how long to wait. That does not
+ * reveal whether the email has an account, because unknown emails are counted and locked too.
+ */
+function loginFailedMessage(result: Exclude<PasswordLoginResult<NotesUser>, { ok: true }>): string {
+  if (result.reason === "invalid") return LOGIN_FAILED_MESSAGE;
+  return `${LOGIN_FAILED_MESSAGE} Try again in ${String(result.retryAfter)} seconds.`;
+}
 
 /** The page that a login without a usable `next` redirects to. */
 const AFTER_LOGIN = "/notes";
@@ -27,8 +43,11 @@ function loginPage(req: Request, form: LoginForm = {}, status = 200): Template {
   );
 }
 
-/** Adds `GET /login`, `POST /login` and `POST /logout`. */
-export function addAuthRoutes(app: App, users: UserStore): void {
+/**
+ * Adds `GET /login`, `POST /login` and `POST /logout`. `lockout` counts failed logins per
+ * email; the rate limit per client is AuthRateLimitMiddleware's job.
+ */
+export function addAuthRoutes(app: App, users: UserStore, lockout: LoginLockout): void {
   app.get("/login", (req) => {
     const next = req.query.get("next");
     if (req.isAuthenticated) return safeRedirect(next, AFTER_LOGIN);
@@ -41,16 +60,21 @@ export function addAuthRoutes(app: App, users: UserStore): void {
     const password = form.get("password") ?? "";
     const next = form.get("next");
 
-    // An empty field fails without hashing. That is faster, but the time does not depend on the account.
-    const user = email.trim() === "" || password === "" ? null : await users.authenticate(email, password);
-    if (user === null) {
-      emitSecurityEvent("auth.login.failure", { req, details: { reason: "invalid_credentials" } });
-      return loginPage(req, { email, next, error: LOGIN_FAILED_MESSAGE }, 400);
-    }
+    // passwordLogin checks the lockout, verifies the password (against a dummy hash of the same
+    // cost when the email is unknown or locked), counts the outcome, emits the security event
+    // and calls login(), which moves the session to a new id.
+    const result = await passwordLogin(req, {
+      identifier: email,
+      password,
+      findUser: (normalizedEmail) => users.findAccount(normalizedEmail),
+      lockout,
+      onRehash: (user, newHash) => {
+        users.setPasswordHash(user.id, newHash);
+      },
+    });
+    if (!result.ok) return loginPage(req, { email, next, error: loginFailedMessage(result) }, 400);
 
-    // login() moves the session to a new id, so a session id from before login never authenticates.
-    login(req, user);
-    setFlash(req, `You are logged in as ${user.name}.`);
+    setFlash(req, `You are logged in as ${result.user.name}.`);
     return safeRedirect(next, AFTER_LOGIN);
   });
 

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { ChirpError } from "../app/errors.js";
 
 /** Longest password accepted, in characters; longer ones are rejected before any hashing. */
@@ -44,6 +45,26 @@ export interface Argon2Module {
 }
 
 let argon2Module: Promise<Argon2Module | null> | undefined;
+
+/**
+ * Hashes running at once in this process. Each hash keeps a CPU core busy, so with one core
+ * left for the event loop, ordinary requests keep being served while logins queue.
+ */
+let hashSlots = Math.max(1, availableParallelism() - 1);
+const waiting: (() => void)[] = [];
+
+/** Runs `work` when a hashing slot is free; later callers wait in order. */
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashSlots === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashSlots -= 1;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next === undefined) hashSlots += 1;
+    else next();
+  }
+}
 
 /** Loads `@node-rs/argon2` once; null when it is not installed. */
 function loadArgon2(): Promise<Argon2Module | null> {
@@ -124,11 +145,11 @@ export async function hashPassword(password: string): Promise<string> {
   const argon2 = await loadArgon2();
   if (argon2 !== null) {
     // Algorithm 2 is argon2id in @node-rs/argon2's enumeration.
-    return argon2.hash(password, { ...ARGON2_PARAMETERS, algorithm: 2 });
+    return withHashSlot(() => argon2.hash(password, { ...ARGON2_PARAMETERS, algorithm: 2 }));
   }
   const { logN, r, p } = SCRYPT_PARAMETERS;
   const salt = randomBytes(SALT_BYTES);
-  const hash = await scrypt(password, salt, HASH_BYTES, logN, r, p);
+  const hash = await withHashSlot(() => scrypt(password, salt, HASH_BYTES, logN, r, p));
   return `$scrypt$ln=${String(logN)},r=${String(r)},p=${String(p)}$${encodeBase64(salt)}$${encodeBase64(hash)}`;
 }
 
@@ -150,14 +171,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
       );
     }
     try {
-      return await argon2.verify(stored, password);
+      return await withHashSlot(() => argon2.verify(stored, password));
     } catch {
       return false;
     }
   }
   const parsed = parseScrypt(stored);
   if (parsed === null || parsed.hash.length < 16) return false;
-  const computed = await scrypt(password, parsed.salt, parsed.hash.length, parsed.logN, parsed.r, parsed.p);
+  const computed = await withHashSlot(() =>
+    scrypt(password, parsed.salt, parsed.hash.length, parsed.logN, parsed.r, parsed.p),
+  );
   return timingSafeEqual(computed, parsed.hash);
 }
 

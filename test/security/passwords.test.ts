@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { scryptSync } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { afterEach, describe, test } from "node:test";
 import { argon2Verify, argon2id } from "hash-wasm";
 import { App } from "../../src/index.js";
@@ -151,6 +152,36 @@ describe("password hashing", () => {
     assert.equal(await verifyPassword("x".repeat(1025), stored), false);
     assert.equal(calls.verify, 0);
     assert.equal(await verifyPassword("x".repeat(1024), stored), true);
+  });
+
+  test("hashes run at most one per spare core", async () => {
+    let running = 0;
+    let peak = 0;
+    const slow = async (): Promise<void> => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running -= 1;
+    };
+    setArgon2ModuleForTests({
+      hash: async () => {
+        await slow();
+        return "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+      },
+      verify: async () => {
+        await slow();
+        return false;
+      },
+    });
+    await Promise.all(
+      Array.from({ length: 8 }, (_, index) =>
+        index % 2 === 0
+          ? hashPassword("pw")
+          : verifyPassword("pw", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"),
+      ),
+    );
+    assert.equal(peak, Math.max(1, availableParallelism() - 1));
+    assert.equal(running, 0);
   });
 
   test("malformed stored hashes return false", async () => {

@@ -14,6 +14,7 @@ import { LoginLockout, MAX_PASSWORD_LENGTH, type LoginLockoutOptions } from "../
 import { loadAssets } from "./assets.js";
 import { openDatabase } from "./database.js";
 import { createDemoAccounts, randomDemoPassword, type DemoAccounts } from "./demo.js";
+import { addAccountRoutes } from "./routes/account.js";
 import { addAuthRoutes } from "./routes/auth.js";
 import { addNoteRoutes } from "./routes/notes.js";
 import { addPageRoutes } from "./routes/pages.js";
@@ -183,6 +184,7 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
 
   addPageRoutes(app, store, users);
   addAuthRoutes(app, users, lockout);
+  addAccountRoutes(app, users, lockout);
   addNoteRoutes(app, store);
   for (const [path, response] of assets) app.get(path, () => response);
 

@@ -13,6 +13,8 @@ export function clientKey(req: Request): string {
 
 /** Groups one address as {@link clientKey} does; an unparsable address is returned as it is. */
 export function addressKey(address: string): string {
+  // Most clients are plain IPv4, which needs no parsing.
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(address)) return address;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.process(address);

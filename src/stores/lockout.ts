@@ -1,6 +1,6 @@
 import { ConfigurationError } from "../app/errors.js";
 import { checkOptionKeys } from "../app/options.js";
-import { assertRedisClient, type RedisClient } from "./redis.js";
+import { assertRedisClient, luaScript, runScript, type RedisClient } from "./redis.js";
 
 /** The lockout rule in milliseconds, as the backends apply it. */
 export interface LockoutRule {
@@ -141,7 +141,7 @@ export class MemoryLockoutBackend implements LockoutBackend {
 
 // Both scripts read the time from Redis itself, so every process agrees on it.
 // Fields: f failures, w window end, l locked until, c lock count (milliseconds since the epoch).
-const FAILURE_SCRIPT = `
+const FAILURE_SCRIPT = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local h = redis.call('HMGET', KEYS[1], 'f', 'w', 'l', 'c')
@@ -169,9 +169,9 @@ redis.call('PEXPIRE', KEYS[1], math.max(w, l) + maxLock - now)
 local lockedFor = 0
 if l > now then lockedFor = l - now end
 return {lockedFor, started, c, f}
-`;
+`);
 
-const STATUS_SCRIPT = `
+const STATUS_SCRIPT = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local h = redis.call('HMGET', KEYS[1], 'f', 'w', 'l', 'c')
@@ -183,7 +183,7 @@ if w <= now then f = 0 end
 local lockedFor = 0
 if l > now then lockedFor = l - now end
 return {lockedFor, 0, c, f}
-`;
+`);
 
 /** Options of {@link redisLockoutBackend}. */
 export interface RedisLockoutBackendOptions {
@@ -207,18 +207,14 @@ export function redisLockoutBackend(client: RedisClient, options: RedisLockoutBa
   const prefix = options.keyPrefix ?? "chirp:lockout:";
   return {
     async status(key) {
-      return toRecord(await client.eval(STATUS_SCRIPT, 1, prefix + key));
+      return toRecord(await runScript(client, STATUS_SCRIPT, [prefix + key], []));
     },
     async recordFailure(key, rule) {
-      const reply = await client.eval(
+      const reply = await runScript(
+        client,
         FAILURE_SCRIPT,
-        1,
-        prefix + key,
-        rule.maxFailures,
-        rule.windowMs,
-        rule.baseLockMs,
-        rule.backoffMultiplier,
-        rule.maxLockMs,
+        [prefix + key],
+        [rule.maxFailures, rule.windowMs, rule.baseLockMs, rule.backoffMultiplier, rule.maxLockMs],
       );
       return toRecord(reply);
     },

@@ -1,6 +1,6 @@
 import { ConfigurationError } from "../app/errors.js";
 import { checkOptionKeys } from "../app/options.js";
-import { assertRedisClient, type RedisClient } from "./redis.js";
+import { assertRedisClient, luaScript, runScript, type RedisClient } from "./redis.js";
 
 /** The outcome of counting one request. */
 export interface RateLimitResult {
@@ -105,7 +105,7 @@ export class MemoryRateLimitBackend implements RateLimitBackend {
 
 // Runs atomically in Redis, so processes sharing the server share one allowance.
 // KEYS[1]: the counter, KEYS[2]: the block marker. ARGV: limit, window ms, block ms.
-const HIT_SCRIPT = `
+const HIT_SCRIPT = luaScript(`
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > 0 then return {0, blocked, 0} end
 local count = redis.call('INCR', KEYS[1])
@@ -116,7 +116,7 @@ if count > tonumber(ARGV[1]) then
   return {0, tonumber(ARGV[3]), 1}
 end
 return {1, 0, 0}
-`;
+`);
 
 /** Options of {@link redisRateLimitBackend}. */
 export interface RedisRateLimitBackendOptions {
@@ -139,14 +139,11 @@ export function redisRateLimitBackend(
   const prefix = options.keyPrefix ?? "chirp:ratelimit:";
   return {
     async hit(key, rule) {
-      const reply = (await client.eval(
+      const reply = (await runScript(
+        client,
         HIT_SCRIPT,
-        2,
-        `${prefix}${key}`,
-        `${prefix}${key}:blocked`,
-        rule.limit,
-        rule.windowMs,
-        rule.blockMs,
+        [`${prefix}${key}`, `${prefix}${key}:blocked`],
+        [rule.limit, rule.windowMs, rule.blockMs],
       )) as [number, number, number];
       return { allowed: reply[0] === 1, retryAfterMs: reply[1], blockStarted: reply[2] === 1 };
     },

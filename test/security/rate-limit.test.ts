@@ -329,6 +329,15 @@ describe("Redis backends", { skip: redisSkip }, () => {
     assert.ok(retryAfter > 110 && retryAfter <= 120, String(retryAfter));
   });
 
+  test("scripts survive a script cache flush", async () => {
+    const backend = redisRateLimitBackend(client, { keyPrefix: "flush:" });
+    const rule = { limit: 2, windowMs: 60_000, blockMs: 60_000 };
+    assert.equal((await backend.hit("k", rule)).allowed, true);
+    await client.script("FLUSH");
+    assert.equal((await backend.hit("k", rule)).allowed, true);
+    assert.equal((await backend.hit("k", rule)).allowed, false);
+  });
+
   test("two processes get exactly the allowance", async () => {
     const script = new URL("../fixtures/redis-hits.ts", import.meta.url).pathname;
     const runChild = async (): Promise<number> => {

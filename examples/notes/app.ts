@@ -10,16 +10,23 @@ import {
   SessionMiddleware,
 } from "../../src/middleware/index.js";
 import type { AuthRateLimitOptions } from "../../src/middleware/index.js";
-import { LoginLockout, MAX_PASSWORD_LENGTH, type LoginLockoutOptions } from "../../src/security/index.js";
+import {
+  LoginLockout,
+  MAX_PASSWORD_LENGTH,
+  PasswordResetTokens,
+  type LoginLockoutOptions,
+} from "../../src/security/index.js";
 import { loadAssets } from "./assets.js";
 import { openDatabase } from "./database.js";
 import { createDemoAccounts, randomDemoPassword, type DemoAccounts } from "./demo.js";
 import { addAccountRoutes } from "./routes/account.js";
+import { Outbox } from "./outbox.js";
 import { addAuthRoutes } from "./routes/auth.js";
 import { addNoteRoutes } from "./routes/notes.js";
 import { addPageRoutes } from "./routes/pages.js";
+import { addPasswordResetRoutes, RESET_TOKEN_MAX_AGE_SECONDS } from "./routes/password-reset.js";
 import { NoteStore } from "./store.js";
-import { UserStore, type NotesUser } from "./users.js";
+import { UserStore, type NotesUser, type StoredUser } from "./users.js";
 
 export { NOTES_PER_PAGE } from "./routes/notes.js";
 
@@ -31,8 +38,16 @@ export interface NotesAppOptions {
   env?: Env;
   /** Diagnostics logger, pino-compatible. Default: the framework's stderr logger. */
   logger?: Logger;
-  /** Clock for the creation time of notes. Default `() => new Date()`. */
+  /**
+   * Clock for the creation time of notes, the time of outbox messages and the expiry of
+   * reset tokens. Default `() => new Date()`.
+   */
   now?: () => Date;
+  /**
+   * Scheme, host and port that links in mail start with, such as `https://notes.example.com`,
+   * without a path. Default `http://127.0.0.1:8000`, where `npm start` listens.
+   */
+  publicOrigin?: string;
   /** Secret key for sessions, at least 32 bytes. Default: `CHIRP_SECRET_KEY`. */
   secretKey?: string;
   /**
@@ -64,6 +79,8 @@ export interface NotesApp {
   readonly app: App;
   readonly store: NoteStore;
   readonly users: UserStore;
+  /** Mail the app would send, such as reset links. The development page `/outbox` lists it. */
+  readonly outbox: Outbox;
   /** The demo accounts this start created, or null when the database had users already. */
   readonly demoAccounts: DemoAccounts | null;
   /** Stops the server, if it listens, once in-flight requests finish, and then closes the database. */
@@ -74,6 +91,9 @@ const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
 
 /** Hosts allowed when neither the `allowedHosts` option nor `NOTES_ALLOWED_HOSTS` is set: this machine only. */
 export const LOCAL_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
+
+/** Origin of links in mail when the `publicOrigin` option is not set: where `npm start` listens. */
+export const DEFAULT_PUBLIC_ORIGIN = "http://127.0.0.1:8000";
 
 /** Routes whose POSTs AuthRateLimitMiddleware counts per client: the forms that check or set passwords. */
 const AUTH_PATHS: readonly string[] = ["/login", "/signup", "/password-reset"];
@@ -135,15 +155,30 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   const demoPassword = options.demoPassword ?? randomDemoPassword();
   checkDemoPassword(demoPassword);
   const assets = loadAssets();
-  const app = new App({ templates: TEMPLATES, env: options.env, logger: options.logger });
+  const app = new App({
+    templates: TEMPLATES,
+    env: options.env,
+    logger: options.logger,
+    publicOrigin: options.publicOrigin ?? DEFAULT_PUBLIC_ORIGIN,
+  });
   app.addTemplateFilter("utc_minute", formatUtcMinute);
 
   // Built before the database opens, so an invalid host or a missing or short secret key stops
   // start-up without a file to close. AuthMiddleware needs the user store, so it comes later.
   const allowedHosts = allowedHostsMiddleware(options.allowedHosts);
   const authRateLimit = new AuthRateLimitMiddleware({ paths: AUTH_PATHS, ...options.authRateLimit });
-  const lockout = new LoginLockout({ ...options.lockout, logger: options.lockout?.logger ?? app.logger });
   const sessions = new SessionMiddleware(options.secretKey === undefined ? {} : { secretKey: options.secretKey });
+  const lockout = new LoginLockout({ ...options.lockout, logger: options.lockout?.logger ?? app.logger });
+  const now = options.now ?? (() => new Date());
+  // Each token is bound to the password hash and the session version, so setting a new
+  // password, or logging out everywhere, makes every earlier token stop working.
+  const resetTokens = new PasswordResetTokens<StoredUser>({
+    ...(options.secretKey === undefined ? {} : { secretKey: options.secretKey }),
+    maxAgeSeconds: RESET_TOKEN_MAX_AGE_SECONDS,
+    userState: (user) => `${user.passwordHash}:${String(user.sessionVersion)}`,
+    clock: () => now().getTime(),
+  });
+  const outbox = new Outbox();
   const csrf = new CSRFMiddleware();
   // The default policy allows scripts and styles from this origin only, with no 'unsafe-inline'
   // and no 'unsafe-eval'. The pages load htmx, their script and their stylesheet as files, and
@@ -152,9 +187,10 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
 
   // Order: the host check first, so a request for an unknown host reaches nothing else, then
   // the rate limit on the login, signup and reset forms, which must come before CSRF so that
-  // attempts without a valid token count too, then sessions, users and CSRF. CSRFMiddleware must follow AuthMiddleware, which tells it which
-  // requests carry a bearer token. Security headers go last and reach every response, early
-  // rejections by the middleware before them included.
+  // attempts without a valid token count too, then sessions, users and CSRF. CSRFMiddleware
+  // must follow AuthMiddleware, which tells it which requests carry a bearer token. Security
+  // headers go last and reach every response, early rejections by the middleware before them
+  // included.
   app.addMiddleware(allowedHosts);
   app.addMiddleware(authRateLimit);
   app.addMiddleware(sessions);
@@ -169,7 +205,7 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
     db.close();
     throw error;
   }
-  const store = new NoteStore(db, options.now);
+  const store = new NoteStore(db, now);
 
   app.addMiddleware(
     new AuthMiddleware<NotesUser>({
@@ -185,6 +221,7 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   addPageRoutes(app, store, users);
   addAuthRoutes(app, users, lockout);
   addAccountRoutes(app, users, lockout);
+  addPasswordResetRoutes(app, { users, tokens: resetTokens, lockout, outbox, now });
   addNoteRoutes(app, store);
   for (const [path, response] of assets) app.get(path, () => response);
 
@@ -192,6 +229,7 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
     app,
     store,
     users,
+    outbox,
     demoAccounts,
     async close() {
       try {

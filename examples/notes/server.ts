@@ -3,13 +3,18 @@
  *
  * Environment: PORT (default 8000), HOST (default 127.0.0.1, reachable from this machine
  * only), NOTES_DATABASE (default examples/notes/data/notes.sqlite3), CHIRP_SECRET_KEY,
- * NOTES_DEMO_PASSWORD and NOTES_ALLOWED_HOSTS. Without CHIRP_SECRET_KEY, development mode
- * uses a random key that lasts until the process exits; other modes refuse to start.
+ * NOTES_DEMO_PASSWORD, NOTES_ALLOWED_HOSTS and NOTES_PUBLIC_ORIGIN. Without CHIRP_SECRET_KEY,
+ * development mode uses a random key that lasts until the process exits; other modes refuse
+ * to start.
  *
  * NOTES_ALLOWED_HOSTS lists the host names the app accepts requests for, separated by
  * commas, such as `notes.example.com,localhost`. It defaults to localhost, 127.0.0.1 and
  * [::1]. When HOST makes the server reachable under another name, list that name too,
  * because requests for other hosts get 400.
+ *
+ * NOTES_PUBLIC_ORIGIN is the origin that links in mail start with, such as password reset
+ * links (default http://127.0.0.1:8000). Set it when PORT, HOST or a proxy in front change
+ * the address users reach the app under. In development, /outbox lists the mail.
  *
  * The first start on a new database creates the demo accounts alice@example.com and
  * admin@example.com with NOTES_DEMO_PASSWORD, or a random password, which development mode
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
   const databasePath = process.env.NOTES_DATABASE ?? fileURLToPath(new URL("./data/notes.sqlite3", import.meta.url));
 
   const demoPassword = process.env.NOTES_DEMO_PASSWORD || undefined;
+  const publicOrigin = process.env.NOTES_PUBLIC_ORIGIN || undefined;
   let secretKey: string | undefined;
   const env = process.env.CHIRP_ENV || process.env.NODE_ENV || "development";
   if (!process.env.CHIRP_SECRET_KEY && env === "development") {
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
     databasePath,
     ...(secretKey === undefined ? {} : { secretKey }),
     ...(demoPassword === undefined ? {} : { demoPassword }),
+    ...(publicOrigin === undefined ? {} : { publicOrigin }),
   });
   let address: AddressInfo;
   try {

@@ -21,6 +21,7 @@ const CLEARED_VARIABLES = new Set([
   "NODE_ENV",
   "NOTES_ALLOWED_HOSTS",
   "NOTES_DEMO_PASSWORD",
+  "NOTES_PUBLIC_ORIGIN",
 ]);
 
 interface ServerProcess {
@@ -146,4 +147,16 @@ test("server with an invalid host list exits", async (t) => {
 
   assert.equal(code, 1);
   assert.match(server.output(), /Could not start the notes app: Invalid host in NOTES_ALLOWED_HOSTS: .*"\*"/);
+});
+
+test("server with an invalid public origin exits", async (t) => {
+  const server = await startServer(t, { CHIRP_SECRET_KEY: SECRET_KEY, NOTES_PUBLIC_ORIGIN: "notes.example.com/app" });
+
+  const code = await server.exited;
+
+  assert.equal(code, 1);
+  assert.match(
+    server.output(),
+    /Could not start the notes app: publicOrigin must be an origin .*"notes\.example\.com\/app"/,
+  );
 });

@@ -14,6 +14,7 @@ import {
   LoginLockout,
   MAX_PASSWORD_LENGTH,
   PasswordResetTokens,
+  setSecurityEventSink,
   type LoginLockoutOptions,
 } from "../../src/security/index.js";
 import { loadAssets } from "./assets.js";
@@ -25,6 +26,7 @@ import { addAuthRoutes } from "./routes/auth.js";
 import { addNoteRoutes } from "./routes/notes.js";
 import { addPageRoutes } from "./routes/pages.js";
 import { addPasswordResetRoutes, RESET_TOKEN_MAX_AGE_SECONDS } from "./routes/password-reset.js";
+import { createSecurityEvents, type SecurityEvents, type SecurityEventsOptions } from "./security-events.js";
 import { NoteStore } from "./store.js";
 import { UserStore, type NotesUser, type StoredUser } from "./users.js";
 
@@ -72,6 +74,14 @@ export interface NotesAppOptions {
    * AuthRateLimitMiddleware's defaults (10 requests a minute, then blocked for 5 minutes).
    */
   authRateLimit?: AuthRateLimitOptions;
+  /** Where security events are logged and when the spike monitor warns. */
+  securityEvents?: SecurityEventsOptions;
+  /**
+   * Installs the app's security event sink as the process-wide sink, and removes it again on
+   * `close()`. Default false, because a process can have one sink only and tests create many
+   * apps. `server.ts` sets it.
+   */
+  installSecurityEventSink?: boolean;
 }
 
 /** The configured app and the resources it owns. */
@@ -81,6 +91,8 @@ export interface NotesApp {
   readonly users: UserStore;
   /** Mail the app would send, such as reset links. The development page `/outbox` lists it. */
   readonly outbox: Outbox;
+  /** The JSON-lines, monitor and counter sink, and the counters that `/admin/metrics` shows. */
+  readonly securityEvents: SecurityEvents;
   /** The demo accounts this start created, or null when the database had users already. */
   readonly demoAccounts: DemoAccounts | null;
   /** Stops the server, if it listens, once in-flight requests finish, and then closes the database. */
@@ -179,6 +191,7 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
     clock: () => now().getTime(),
   });
   const outbox = new Outbox();
+  const securityEvents = createSecurityEvents(app.logger, options.securityEvents);
   const csrf = new CSRFMiddleware();
   // The default policy allows scripts and styles from this origin only, with no 'unsafe-inline'
   // and no 'unsafe-eval'. The pages load htmx, their script and their stylesheet as files, and
@@ -218,24 +231,28 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   app.addMiddleware(csrf);
   app.addMiddleware(securityHeaders);
 
-  addPageRoutes(app, store, users);
+  addPageRoutes(app, store, users, securityEvents.counters);
   addAuthRoutes(app, users, lockout);
   addAccountRoutes(app, users, lockout);
   addPasswordResetRoutes(app, { users, tokens: resetTokens, lockout, outbox, now });
   addNoteRoutes(app, store);
   for (const [path, response] of assets) app.get(path, () => response);
 
+  if (options.installSecurityEventSink === true) setSecurityEventSink(securityEvents.sink);
+
   return {
     app,
     store,
     users,
     outbox,
+    securityEvents,
     demoAccounts,
     async close() {
       try {
         await app.close();
       } finally {
         db.close();
+        if (options.installSecurityEventSink === true) setSecurityEventSink(null);
       }
     },
   };

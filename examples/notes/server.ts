@@ -16,6 +16,10 @@
  * links (default http://127.0.0.1:8000). Set it when PORT, HOST or a proxy in front change
  * the address users reach the app under. In development, /outbox lists the mail.
  *
+ * Security events go to stdout as JSON lines, one per event, and a spike of CSRF rejections,
+ * invalid tokens or denied permissions logs a warning on stderr. Admins can read the counters
+ * at /admin/metrics.
+ *
  * The first start on a new database creates the demo accounts alice@example.com and
  * admin@example.com with NOTES_DEMO_PASSWORD, or a random password, which development mode
  * prints. Delete the database file to create them again.
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     ...(secretKey === undefined ? {} : { secretKey }),
     ...(demoPassword === undefined ? {} : { demoPassword }),
     ...(publicOrigin === undefined ? {} : { publicOrigin }),
+    installSecurityEventSink: true,
   });
   let address: AddressInfo;
   try {

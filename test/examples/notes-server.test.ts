@@ -138,6 +138,11 @@ test("server accepts NOTES_ALLOWED_HOSTS only", async (t) => {
   await server.exited;
 
   assert.deepEqual(statuses, { listed: 200, address: 200, unlisted: 400 });
+  assert.match(
+    server.output(),
+    /^\{"name":"host\.reject",.*"details":\{"host":"localhost"\}\}$/m,
+    "events go to stdout",
+  );
 });
 
 test("server with an invalid host list exits", async (t) => {

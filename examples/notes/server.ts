@@ -27,6 +27,7 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { Logger } from "../../src/index.js";
 import { createNotesApp, type NotesApp } from "./app.js";
 import { DEMO_EMAILS } from "./demo.js";
 
@@ -41,6 +42,34 @@ function parsePort(value: string): number {
 function formatUrl(address: AddressInfo): string {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return `http://${host}:${String(address.port)}`;
+}
+
+/** Serialises an Error in a log field, whose own properties JSON.stringify would leave out. */
+function errorReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Error ? { type: value.name, message: value.message, stack: value.stack } : value;
+}
+
+/**
+ * Returns a logger that writes every level as JSON lines on stderr. The framework's default
+ * logger discards info lines, but in development they show the password reset links that
+ * the app would mail.
+ */
+function developmentLogger(): Logger {
+  function write(level: string, fields: Record<string, unknown>, message: string): void {
+    const record = { level, time: new Date().toISOString(), msg: message, ...fields };
+    process.stderr.write(`${JSON.stringify(record, errorReplacer)}\n`);
+  }
+  return {
+    error(fields, message) {
+      write("error", fields, message);
+    },
+    warn(fields, message) {
+      write("warn", fields, message);
+    },
+    info(fields, message) {
+      write("info", fields, message);
+    },
+  };
 }
 
 /** Closes the app on SIGINT and SIGTERM. A second signal exits without waiting for in-flight requests. */
@@ -96,6 +125,7 @@ async function main(): Promise<void> {
     ...(secretKey === undefined ? {} : { secretKey }),
     ...(demoPassword === undefined ? {} : { demoPassword }),
     ...(publicOrigin === undefined ? {} : { publicOrigin }),
+    ...(env === "development" ? { logger: developmentLogger() } : {}),
     installSecurityEventSink: true,
   });
   let address: AddressInfo;

@@ -165,3 +165,28 @@ test("server with an invalid public origin exits", async (t) => {
     /Could not start the notes app: publicOrigin must be an origin .*"notes\.example\.com\/app"/,
   );
 });
+
+test("development server logs reset links", async (t) => {
+  const server = await startServer(t, { CHIRP_ENV: "development", NOTES_PUBLIC_ORIGIN: "https://notes.example.com" });
+
+  const origin = await waitForAddress(server);
+  const page = await fetch(`${origin}/password-reset`, { signal: AbortSignal.timeout(5000) });
+  const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const token = /name="_csrf_token" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const reset = await fetch(`${origin}/password-reset`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ _csrf_token: token, email: "alice@example.com" }),
+    signal: AbortSignal.timeout(5000),
+  });
+  await reset.text();
+  server.child.kill("SIGTERM");
+  await server.exited;
+
+  assert.equal(reset.status, 200);
+  assert.match(
+    server.output(),
+    /"msg":"Password reset link for alice@example\.com: https:\/\/notes\.example\.com\/password-reset\/confirm\?token=[^"]+"/,
+  );
+  assert.match(server.output(), /^\{"name":"password\.reset\.requested",.*"userId":"1"/m);
+});

@@ -11,7 +11,8 @@ import { IN_MEMORY } from "../../examples/notes/database.js";
 import { chromiumSkipReason, launchChromium, type TestBrowser } from "../browser.js";
 
 // The notes app in headless Chromium: login, htmx create, edit and delete, a guarded page,
-// logout, and a cross-origin form post, all under the app's Content-Security-Policy.
+// logout, signup, a password reset through the outbox, and a cross-origin form post, all
+// under the app's Content-Security-Policy.
 
 const SECRET_KEY = "notes-browser-test-secret-key-that-is-long-enough-01";
 const DEMO_PASSWORD = "correct horse battery staple";
@@ -250,6 +251,66 @@ describe("notes app in Chromium", { skip, timeout: 120_000 }, () => {
         `${origin}/static/htmx.min.js: Response Status Error Code 422 from /notes, [object HTMLParagraphElement]`,
         `${forbiddenUrl}: Failed to load resource: the server responded with a status of 403 (Forbidden)`,
       ],
+    );
+    assert.deepEqual(browser.blockedUrls, []);
+  });
+
+  test("signup, reset through outbox, login", async (t) => {
+    const { notes, origin } = await startApp(t);
+    const browser = await startBrowser(t);
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    const problems = await recordProblems(page);
+    const email = "bob@example.com";
+    const newPassword = "bobs brand new password";
+
+    // Sign up from the login page's link.
+    await page.goto(`${origin}/login`);
+    await Promise.all([
+      page.waitForURL(`${origin}/signup`),
+      page.getByRole("link", { name: "Sign up" }).last().click(),
+    ]);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Name").fill("Bob");
+    await page.getByLabel("Password", { exact: true }).fill("bobs first password");
+    await page.getByLabel("Repeat the password").fill("bobs first password");
+    await Promise.all([page.waitForURL(`${origin}/notes`), page.getByRole("button", { name: "Sign up" }).click()]);
+    await page.getByText("Welcome, Bob. Your account is ready.").waitFor();
+    await Promise.all([page.waitForURL(`${origin}/`), page.getByRole("button", { name: "Log out" }).click()]);
+
+    // Request a reset link and read it from the outbox page.
+    await page.goto(`${origin}/login`);
+    await Promise.all([
+      page.waitForURL(`${origin}/password-reset`),
+      page.getByRole("link", { name: "Forgot your password?" }).click(),
+    ]);
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Send reset link" }).click();
+    await page.getByText("If an account exists for that email, we sent a link to reset its password.").waitFor();
+    await page.goto(`${origin}/outbox`);
+    const link = (await page.getByRole("link", { name: "Open the link" }).first().getAttribute("href")) ?? "";
+    // The link starts with the default public origin, which is not this test server's port.
+    assert.match(link, /^http:\/\/127\.0\.0\.1:8000\/password-reset\/confirm\?token=/);
+    const linkUrl = new URL(link);
+    await screenshot(page, "07-outbox");
+
+    // Set a new password through the link, then log in with it.
+    await page.goto(`${origin}${linkUrl.pathname}${linkUrl.search}`);
+    await page.getByLabel("New password", { exact: true }).fill(newPassword);
+    await page.getByLabel("Repeat the new password").fill(newPassword);
+    await Promise.all([page.waitForURL(`${origin}/login`), page.getByRole("button", { name: "Set password" }).click()]);
+    await page.getByText("Your password has been reset. Log in with the new password.").waitFor();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(newPassword);
+    await Promise.all([page.waitForURL(`${origin}/notes`), page.getByRole("button", { name: "Log in" }).click()]);
+    await page.getByText("You are logged in as Bob.").waitFor();
+
+    assert.equal(notes.users.findByEmail(email)?.sessionVersion, 2, "the reset bumped the session version");
+    assert.deepEqual(problems.cspViolations, []);
+    assert.deepEqual(problems.pageErrors, []);
+    assert.deepEqual(
+      problems.consoleErrors.map((message) => message.text()),
+      [],
     );
     assert.deepEqual(browser.blockedUrls, []);
   });

@@ -179,3 +179,23 @@ test("password page needs login", async (t) => {
   assert.equal(post.status, 302, "a valid token from an anonymous session still meets the guard");
   assert.equal(notes.users.findStoredByEmail(ALICE)?.sessionVersion, 1);
 });
+
+test("rate limit covers signup and reset", async (t) => {
+  const notes = await createTestApp(t, { authRateLimit: { requests: 2 } });
+  const client = new TestClient(notes.app);
+  const other = new TestClient(notes.app, { remoteAddress: "192.0.2.7" });
+
+  const signup = await postForm(client, "/signup", SIGNUP);
+  const reset = await postForm(client, "/password-reset", { email: ALICE });
+  // A second browser on the same address shares the allowance, and signup would redirect the first.
+  const sameAddress = new TestClient(notes.app);
+  const blockedSignup = await postForm(sameAddress, "/signup", { ...SIGNUP, email: "carol@example.com" });
+  const blockedLogin = await postForm(sameAddress, "/login", { email: ALICE, password: DEMO_PASSWORD });
+
+  assert.equal(signup.status, 303);
+  assert.equal(reset.status, 200);
+  assert.equal(blockedSignup.status, 429, "the allowance is shared by the signup, reset and login forms");
+  assert.equal(blockedLogin.status, 429);
+  assert.equal(notes.users.findByEmail("carol@example.com"), null);
+  await logIn(other);
+});

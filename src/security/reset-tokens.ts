@@ -91,6 +91,8 @@ export class PasswordResetTokens<User extends AuthUser = AuthUser> {
     if (user === null) return reject("unknown_user", id);
     const payload = `${encodedId}.${expires}`;
     const given = Buffer.from(signature, "base64url");
+    // Base64url ignores the spare bits of the last character; only the canonical spelling counts.
+    if (given.toString("base64url") !== signature) return reject("malformed", id);
     for (const key of this.#keys) {
       const expected = Buffer.from(this.#sign(key, payload, user), "base64url");
       if (expected.length === given.length && timingSafeEqual(expected, given)) return user;

@@ -195,7 +195,7 @@ export class Request {
     return this.#authenticatedBy !== null;
   }
 
-  /** How the user was authenticated: `"session"`, `"token"`, or null when anonymous. */
+  /** The way the user was authenticated: `"session"`, `"token"`, or null when anonymous. */
   get authenticatedBy(): "session" | "token" | null {
     return this.#authenticatedBy;
   }

@@ -26,7 +26,7 @@ function isApiClient(req: Request): boolean {
   return req.headers.authorization !== undefined || prefersJson(req.headers);
 }
 
-/** The page to come back to after login: for htmx, the page the user is on, not the fragment URL. */
+/** Returns the page to come back to after login: for htmx, the page the user is on, not the fragment URL. */
 function returnPath(req: Request): string {
   const current = req.headers["hx-current-url"];
   if (req.isHtmx && typeof current === "string") {

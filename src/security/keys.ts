@@ -4,7 +4,7 @@ import { ConfigurationError } from "../app/errors.js";
 /** Minimum length of a secret key, in bytes of its UTF-8 encoding. */
 export const MIN_SECRET_BYTES = 32;
 
-/** What each derived key is for; a key derived for one purpose never verifies another's output. */
+/** The purpose of a derived key; a key derived for one purpose never verifies another's output. */
 export type KeyPurpose = "session" | "csrf" | "password-reset";
 
 const GENERATE_HINT = "Generate one with `npx chirp secret` and set it in CHIRP_SECRET_KEY.";

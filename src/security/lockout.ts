@@ -18,14 +18,14 @@ export interface LoginLockoutOptions {
   backoffMultiplier?: number;
   /** Cap on the lock length. Default 3600. */
   maxLockSeconds?: number;
-  /** Where state lives. Default: a bounded in-memory backend for this process. */
+  /** Storage for the lockout state. Default: a bounded in-memory backend for this process. */
   backend?: LockoutBackend;
   /**
-   * What to do when the backend fails: `"closed"` (default) treats the identifier as locked
+   * Behaviour when the backend fails: `"closed"` (default) treats the identifier as locked
    * for a minute; `"open"` treats it as not locked. Both log the error.
    */
   failureMode?: "open" | "closed";
-  /** Where backend errors are logged. Default: JSON lines on stderr. */
+  /** Logger for backend errors. Default: JSON lines on stderr. */
   logger?: Logger;
 }
 

@@ -7,7 +7,7 @@ import { login } from "./login.js";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.js";
 import type { AuthUser } from "./users.js";
 
-/** What `findUser` resolves to: the user and its stored password hash. */
+/** The account `findUser` resolves to: the user and its stored password hash. */
 export interface PasswordAccount<User extends AuthUser> {
   user: User;
   passwordHash: string;
@@ -32,18 +32,18 @@ export type PasswordLoginResult<User extends AuthUser> =
 
 let dummyHash: Promise<string> | undefined;
 
-/** A hash of a random password at the current cost, verified when the account is unknown. */
+/** Returns a hash of a random password at the current cost, verified when the account is unknown. */
 function costlyDummyHash(): Promise<string> {
   dummyHash ??= hashPassword(randomBytes(24).toString("base64url"));
   return dummyHash;
 }
 
 /**
- * Logs a person in with an identifier and password in one call: checks the lockout,
- * verifies the password in constant time against the stored hash (or against a dummy hash
- * of the same cost when the account is unknown, and also when it is locked), rehashes on
- * success when the stored hash is outdated, records the outcome with the lockout, emits
- * `auth.login.success` or `auth.login.failure`, and calls `login()`.
+ * Logs a person in with an identifier and password in one call. It checks the lockout and
+ * verifies the password in constant time against the stored hash. When the account is
+ * unknown or locked, it verifies against a dummy hash of the same cost instead. On success
+ * it rehashes an outdated hash, clears the lockout and calls `login()`; every outcome
+ * emits `auth.login.success` or `auth.login.failure`.
  *
  * An unknown identifier and a wrong password give the same result, and take about as long.
  * A locked identifier gives `reason: "locked"` with the seconds to wait.
@@ -58,7 +58,7 @@ export async function passwordLogin<User extends AuthUser>(
 
   const status = lockout === undefined || identifier === "" ? null : await lockout.status(identifier);
   if (status?.locked === true) {
-    // The same work as a real check, so a locked account cannot be told apart by timing.
+    // The same work as a real check, so timing does not reveal that the account is locked.
     await verifyPassword(password, await costlyDummyHash());
     emitSecurityEvent("auth.login.failure", { req, details: { identifier, reason: "locked" } });
     return { ok: false, reason: "locked", retryAfter: status.retryAfterSeconds };

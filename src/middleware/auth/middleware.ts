@@ -18,7 +18,7 @@ export interface AuthOptions<User extends AuthUser = AuthUser> {
    * counter bumped on password change or "log out everywhere". Default: none.
    */
   sessionVersion?: (user: User) => string | number;
-  /** Where guards send browsers that are not logged in. Default `"/login"`. */
+  /** Login page that guards send browsers to when nobody is logged in. Default `"/login"`. */
   loginUrl?: string;
   /** Paths, and the paths under them, where no user is loaded, such as `/static`. */
   excludePaths?: readonly string[];

@@ -22,11 +22,11 @@ export interface AuthRateLimitOptions {
   paths?: readonly string[];
   /** The key a request is counted under. Default: the client address, IPv6 grouped by /64. */
   key?: (req: Request) => string;
-  /** Where counters live. Default: a bounded in-memory backend for this process. */
+  /** Storage for the counters. Default: a bounded in-memory backend for this process. */
   backend?: RateLimitBackend;
   /**
-   * What to do when the backend fails: `"open"` (default) lets the request through and emits
-   * `auth.rate_limit.unavailable`; `"closed"` answers 503.
+   * Behaviour when the backend fails: `"open"` (default) lets the request through and emits
+   * `auth.rate_limit.unavailable`; `"closed"` responds with 503.
    */
   failureMode?: "open" | "closed";
 }

@@ -292,8 +292,8 @@ export class SessionMiddleware {
       }
       this.#openedCache.set(value, cached);
     }
-    // Session never changes its data object in place, so flat data can be shared; nested
-    // values are parsed anew so a handler mutating one cannot affect the next request.
+    // Session never changes its data object in place, so flat data can be shared. Nested
+    // values are parsed anew, so a handler mutating one cannot affect the next request.
     const data = cached.flatData ?? (parsePayload(cached.plaintext) as ParsedPayload).data;
     return {
       data,

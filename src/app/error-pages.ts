@@ -33,6 +33,24 @@ function htmlPage(status: number, detail: string, stack: string | undefined): st
 }
 
 /**
+ * Builds a generic error response: an HTML page for browsers, or `{ error, status, detail }`
+ * JSON for clients that prefer JSON. Middleware that rejects a request uses it, so every
+ * rejection looks the same; `detail` is shown to the client.
+ */
+export function errorPage(
+  req: Request,
+  status: number,
+  detail: string,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
+  const json = prefersJson(req.headers);
+  const body = json
+    ? JSON.stringify({ error: statusText(status), status, detail })
+    : htmlPage(status, detail, undefined);
+  return Response.trusted(status, { ...(json ? JSON_HEADERS : HTML_HEADERS), ...headers }, body);
+}
+
+/**
  * Turns an error into an error page: HTML for browsers, JSON for clients that prefer it.
  * An HTTPError shows its detail; anything else is a generic 500, logged with its stack, and
  * the stack reaches the client only in development.

@@ -1,4 +1,4 @@
-import { prefersJson } from "../app/error-pages.js";
+import { errorPage, prefersJson } from "../app/error-pages.js";
 import { GUARD_CHECK, type GuardCheck, type GuardedHandler, type Handler } from "../app/types.js";
 import type { Request } from "../http/request.js";
 import { HTML_HEADERS, JSON_HEADERS, Response } from "../http/response.js";
@@ -15,12 +15,6 @@ export interface RequiresOptions<User extends AuthUser = AuthUser> {
   /** Checked after the permissions; false gives 403. */
   policy?: Policy<User>;
 }
-
-const FORBIDDEN_HTML =
-  '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>403 Forbidden</title></head>\n' +
-  "<body>\n<h1>403 Forbidden</h1>\n<p>You do not have access to this page.</p>\n</body>\n</html>\n";
-const FORBIDDEN_JSON = JSON.stringify({ error: "Forbidden", status: 403, detail: "Forbidden" });
-const UNAUTHORIZED_JSON = JSON.stringify({ error: "Unauthorized", status: 401, detail: "Authentication required" });
 
 function isApiClient(req: Request): boolean {
   return req.headers.authorization !== undefined || prefersJson(req.headers);
@@ -47,7 +41,9 @@ function returnPath(req: Request): string {
 function unauthenticated(req: Request): Response {
   emitSecurityEvent("auth.require.unauthenticated", { req });
   if (isApiClient(req)) {
-    return Response.trusted(401, { ...JSON_HEADERS, "www-authenticate": "Bearer" }, UNAUTHORIZED_JSON);
+    // A client that sent Authorization gets JSON even when its Accept header says nothing.
+    const body = JSON.stringify({ error: "Unauthorized", status: 401, detail: "Authentication required" });
+    return Response.trusted(401, { ...JSON_HEADERS, "www-authenticate": "Bearer" }, body);
   }
   const loginUrl = authMiddlewareFor(req, "loginRequired").loginUrl;
   const separator = loginUrl.includes("?") ? "&" : "?";
@@ -60,9 +56,7 @@ function unauthenticated(req: Request): Response {
 }
 
 function forbidden(req: Request): Response {
-  return prefersJson(req.headers)
-    ? Response.trusted(403, JSON_HEADERS, FORBIDDEN_JSON)
-    : Response.trusted(403, HTML_HEADERS, FORBIDDEN_HTML);
+  return errorPage(req, 403, "You do not have access to this page.");
 }
 
 function guard(check: GuardCheck, handler: Handler): GuardedHandler {

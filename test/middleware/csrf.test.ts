@@ -277,7 +277,11 @@ test("API clients get JSON 403", async () => {
   const { app } = makeApp();
   const response = await new TestClient(app).post("/submit", { json: {}, headers: { accept: "application/json" } });
   assert.equal(response.status, 403);
-  assert.deepEqual(response.json(), { error: "Forbidden", status: 403, detail: "CSRF check failed" });
+  assert.deepEqual(response.json(), {
+    error: "Forbidden",
+    status: 403,
+    detail: "The form has expired or was sent from another site. Reload the page and try again.",
+  });
 });
 
 test("rejection events carry no token", async () => {

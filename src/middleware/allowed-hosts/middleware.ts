@@ -1,9 +1,9 @@
-import { prefersJson } from "../../app/error-pages.js";
+import { errorPage } from "../../app/error-pages.js";
 import { ConfigurationError } from "../../app/errors.js";
 import { checkOptionKeys } from "../../app/options.js";
 import type { Next } from "../../app/types.js";
 import type { Request } from "../../http/request.js";
-import { HTML_HEADERS, JSON_HEADERS, Response } from "../../http/response.js";
+import type { Response } from "../../http/response.js";
 import { emitSecurityEvent } from "../../security/audit.js";
 
 /** Options of {@link AllowedHostsMiddleware}. */
@@ -24,11 +24,6 @@ interface HostPattern {
 // A host name (RFC 1123 labels) or an IPv4 address, or a bracketed IPv6 address, then an optional port.
 const HOST =
   /^(?:([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)|(\[[0-9a-f:.]+\]))(?::(\d{1,5}))?$/;
-
-const BAD_HOST_HTML =
-  '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>400 Bad Request</title></head>\n' +
-  "<body>\n<h1>400 Bad Request</h1>\n<p>Unknown host.</p>\n</body>\n</html>\n";
-const BAD_HOST_JSON = JSON.stringify({ error: "Bad Request", status: 400, detail: "Unknown host" });
 
 /** Splits a Host value into a lower-case name, without a trailing dot, and a port; null when malformed. */
 export function parseHost(value: string): { name: string; port: string | null } | null {
@@ -89,10 +84,7 @@ export class AllowedHostsMiddleware {
         req,
         details: { host: typeof header === "string" ? header.slice(0, 255) : null },
       });
-      const response = prefersJson(req.headers)
-        ? Response.trusted(400, JSON_HEADERS, BAD_HOST_JSON)
-        : Response.trusted(400, HTML_HEADERS, BAD_HOST_HTML);
-      return Promise.resolve(response);
+      return Promise.resolve(errorPage(req, 400, "Unknown host."));
     }
     return next();
   }

@@ -1,11 +1,11 @@
 import type { App } from "../../app/app.js";
-import { prefersJson } from "../../app/error-pages.js";
+import { errorPage } from "../../app/error-pages.js";
 import { ConfigurationError } from "../../app/errors.js";
 import { checkOptionKeys } from "../../app/options.js";
 import type { Next } from "../../app/types.js";
 import { mediaType } from "../../http/body.js";
 import type { Request } from "../../http/request.js";
-import { HTML_HEADERS, JSON_HEADERS, Response } from "../../http/response.js";
+import type { Response } from "../../http/response.js";
 import { markSafe } from "../../templating/engine.js";
 import { emitSecurityEvent } from "../../security/audit.js";
 import { parseHost } from "../allowed-hosts/middleware.js";
@@ -28,10 +28,6 @@ export const CSRF_SECRET_KEY = "_csrf_secret";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const FORM_TYPES = new Set(["application/x-www-form-urlencoded", "multipart/form-data"]);
-const FORBIDDEN_HTML =
-  '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>403 Forbidden</title></head>\n' +
-  "<body>\n<h1>403 Forbidden</h1>\n<p>The form has expired or was sent from another site. Reload the page and try again.</p>\n</body>\n</html>\n";
-const FORBIDDEN_JSON = JSON.stringify({ error: "Forbidden", status: 403, detail: "CSRF check failed" });
 
 type Rejection = "csrf.reject.origin" | "csrf.reject.missing" | "csrf.reject.invalid";
 
@@ -211,8 +207,6 @@ export class CSRFMiddleware {
 
   #reject(req: Request, name: Rejection, reason: string): Response {
     emitSecurityEvent(name, { req, userId: req.isAuthenticated ? req.user.id : null, details: { reason } });
-    return prefersJson(req.headers)
-      ? Response.trusted(403, JSON_HEADERS, FORBIDDEN_JSON)
-      : Response.trusted(403, HTML_HEADERS, FORBIDDEN_HTML);
+    return errorPage(req, 403, "The form has expired or was sent from another site. Reload the page and try again.");
   }
 }

@@ -1,9 +1,9 @@
-import { prefersJson } from "../../app/error-pages.js";
+import { errorPage } from "../../app/error-pages.js";
 import { ConfigurationError } from "../../app/errors.js";
 import { checkOptionKeys } from "../../app/options.js";
 import type { Next } from "../../app/types.js";
 import type { Request } from "../../http/request.js";
-import { HTML_HEADERS, JSON_HEADERS, Response } from "../../http/response.js";
+import type { Response } from "../../http/response.js";
 import { emitSecurityEvent } from "../../security/audit.js";
 import { clientKey } from "../../security/client-key.js";
 import { MemoryRateLimitBackend, type RateLimitBackend, type RateLimitRule } from "../../stores/rate-limit.js";
@@ -139,32 +139,10 @@ export class AuthRateLimitMiddleware {
 }
 
 function tooManyRequests(req: Request, retryAfter: number): Response {
-  const headers = { "retry-after": String(retryAfter) };
-  if (prefersJson(req.headers)) {
-    const body = JSON.stringify({
-      error: "Too Many Requests",
-      status: 429,
-      detail: `Try again in ${String(retryAfter)} seconds`,
-    });
-    return Response.trusted(429, { ...JSON_HEADERS, ...headers }, body);
-  }
-  const html =
-    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>429 Too Many Requests</title></head>\n' +
-    `<body>\n<h1>429 Too Many Requests</h1>\n<p>Too many attempts. Try again in ${String(retryAfter)} seconds.</p>\n</body>\n</html>\n`;
-  return Response.trusted(429, { ...HTML_HEADERS, ...headers }, html);
+  const detail = `Too many attempts. Try again in ${String(retryAfter)} seconds.`;
+  return errorPage(req, 429, detail, { "retry-after": String(retryAfter) });
 }
 
 function unavailable(req: Request): Response {
-  const headers = { "retry-after": "30" };
-  return prefersJson(req.headers)
-    ? Response.trusted(
-        503,
-        { ...JSON_HEADERS, ...headers },
-        JSON.stringify({ error: "Service Unavailable", status: 503, detail: "Try again shortly" }),
-      )
-    : Response.trusted(
-        503,
-        { ...HTML_HEADERS, ...headers },
-        "<!doctype html>\n<title>503 Service Unavailable</title>\n<p>Try again shortly.</p>\n",
-      );
+  return errorPage(req, 503, "Try again shortly.", { "retry-after": "30" });
 }

@@ -1,5 +1,5 @@
 /**
- * A user as the framework sees it: the application's own object with a string `id` and,
+ * A user as the framework reads it: the application's own object with a string `id` and,
  * for `requires`, its permissions as an array or a Set.
  */
 export interface AuthUser {
@@ -7,14 +7,14 @@ export interface AuthUser {
   readonly permissions?: readonly string[] | ReadonlySet<string>;
 }
 
-/** The user of a request nobody is logged in to: no id, no permissions. */
+/** The user of an anonymous request: no id, no permissions. */
 export interface AnonymousUser extends AuthUser {
   readonly id: "";
   readonly permissions: readonly string[];
   readonly isAnonymous: true;
 }
 
-/** The single anonymous user; `req.user` is this object, never null, when nobody is logged in. */
+/** The single anonymous user; `req.user` is this object, never null, when no user is logged in. */
 export const ANONYMOUS_USER: AnonymousUser = Object.freeze({
   id: "",
   permissions: Object.freeze([]),

@@ -9,7 +9,7 @@ import { emitSecurityEvent } from "../../security/audit.js";
 /** Options of {@link AllowedHostsMiddleware}. */
 export interface AllowedHostsOptions {
   /**
-   * Host names the app answers to: `"example.com"` (any port), `"example.com:8443"` (that
+   * Host names the app accepts: `"example.com"` (any port), `"example.com:8443"` (that
    * port only), `".example.com"` (the domain and all its subdomains), `"[::1]"`.
    */
   allowedHosts: readonly string[];
@@ -53,7 +53,7 @@ function compilePattern(entry: string): HostPattern {
 
 /**
  * Rejects requests whose `Host` header is missing, malformed or not listed, with 400 and a
- * `host.reject` event, before any other middleware or handler sees them. Add it first.
+ * `host.reject` event, before any other middleware or handler runs. Add it first.
  * Absolute links, such as those in password reset emails, should come from the app's
  * configured public origin and never from the `Host` header.
  */

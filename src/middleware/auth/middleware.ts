@@ -18,7 +18,7 @@ export interface AuthOptions<User extends AuthUser = AuthUser> {
    * counter bumped on password change or "log out everywhere". Default: none.
    */
   sessionVersion?: (user: User) => string | number;
-  /** Login page that guards send browsers to when nobody is logged in. Default `"/login"`. */
+  /** Login page that guards redirect anonymous browsers to. Default `"/login"`. */
   loginUrl?: string;
   /** Paths, and the paths under them, where no user is loaded, such as `/static`. */
   excludePaths?: readonly string[];
@@ -50,7 +50,7 @@ export function authMiddlewareFor(req: Request, caller: string): AuthMiddleware 
 
 /**
  * Loads the user of each request into `req.user`: from a bearer token when the request has
- * one and `verifyToken` is set, else from the session. Nobody logged in, an invalid token,
+ * one and `verifyToken` is set, else from the session. No login, an invalid token,
  * a deleted user or a changed session version all give the anonymous user.
  */
 export class AuthMiddleware<User extends AuthUser = AuthUser> {

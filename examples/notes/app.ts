@@ -8,6 +8,7 @@ import {
   CSRFMiddleware,
   SecurityHeadersMiddleware,
   SessionMiddleware,
+  MemorySessionStore,
 } from "../../src/middleware/index.js";
 import type { AuthRateLimitOptions } from "../../src/middleware/index.js";
 import {
@@ -179,7 +180,12 @@ export async function createNotesApp(options: NotesAppOptions): Promise<NotesApp
   // start-up without a file to close. AuthMiddleware needs the user store, so it comes later.
   const allowedHosts = allowedHostsMiddleware(options.allowedHosts);
   const authRateLimit = new AuthRateLimitMiddleware({ paths: AUTH_PATHS, ...options.authRateLimit });
-  const sessions = new SessionMiddleware(options.secretKey === undefined ? {} : { secretKey: options.secretKey });
+  // Sessions live server-side, so logging out deletes the record and a copied cookie stops
+  // working at once. One process keeps them in memory; several would share a RedisSessionStore.
+  const sessions = new SessionMiddleware({
+    ...(options.secretKey === undefined ? {} : { secretKey: options.secretKey }),
+    store: new MemorySessionStore(),
+  });
   const lockout = new LoginLockout({ ...options.lockout, logger: options.lockout?.logger ?? app.logger });
   const now = options.now ?? (() => new Date());
   // Each token is bound to the password hash and the session version, so setting a new

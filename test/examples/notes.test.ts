@@ -907,6 +907,18 @@ test("logout ends access", async (t) => {
   assert.ok(events.some((event) => event.name === "auth.logout.success"));
 });
 
+test("copied cookie stops working after logout", async (t) => {
+  const notes = await createTestApp(t);
+  const client = new TestClient(notes.app);
+  const copied = sessionCookieValue(await logIn(client));
+  assert.equal((await clientWithSessionCookie(notes, copied).get("/dashboard")).status, 200);
+
+  const token = await client.csrfToken("/dashboard");
+  assert.equal((await client.post("/logout", { form: { _csrf_token: token } })).status, 303);
+
+  assert.equal((await clientWithSessionCookie(notes, copied).get("/dashboard")).status, 302);
+});
+
 test("pre-login session cookie does not authenticate", async (t) => {
   const notes = await createTestApp(t);
   const client = new TestClient(notes.app);

@@ -9,7 +9,7 @@ export interface LogEntry {
   message: string;
 }
 
-/** A logger that records entries instead of printing them. */
+/** Returns a logger that records entries instead of printing them. */
 export function captureLogger(): Logger & { entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   return {

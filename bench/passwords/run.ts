@@ -56,7 +56,8 @@ async function readersWhileLogging(url: string, logins: boolean): Promise<Reader
     : null;
   const [read, login] = await Promise.all([readers, loginLoad]);
   const loopDelay = (await (await fetch(`${url}/stats`)).json()) as ReaderResult["loopDelay"];
-  if (read.non2xx > 0 || (login?.non2xx ?? 0) > 0) throw new Error("the benchmark server answered with errors");
+  if (read.non2xx > 0 || (login?.non2xx ?? 0) > 0)
+    throw new Error("The benchmark server returned non-2xx responses; check its log");
   return {
     requestsPerSecond: read.requests.average,
     p99Ms: read.latency.p99,

@@ -1,4 +1,4 @@
-// A server for the password benchmark, run as its own process: GET / answers a page, POST
+// A server for the password benchmark, run as its own process: GET / returns a page, POST
 // /login verifies a password against a stored hash, and GET /stats reports the event-loop
 // delay measured since the last GET /stats/reset. Prints its port as JSON on stdout.
 import { monitorEventLoopDelay } from "node:perf_hooks";

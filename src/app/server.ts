@@ -90,7 +90,7 @@ export function listen(app: Dispatcher, options: ListenOptions): Promise<Server>
   const server = createServer(listener);
   // With "Expect: 100-continue" the client waits before sending the body. Node would send
   // 100 Continue on its own; instead, a body already declared too large gets no invitation,
-  // and the handler's body reader answers 413 without the client uploading it.
+  // and the handler's body reader responds with 413 before the client uploads it.
   server.on("checkContinue", function answerExpectContinue(req, res) {
     const limit =
       mediaType(req.headers["content-type"]) === "multipart/form-data"

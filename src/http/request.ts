@@ -180,7 +180,7 @@ export class Request {
   }
 
   /**
-   * The user AuthMiddleware loaded, or the anonymous user (`id: ""`) when nobody is logged
+   * The user AuthMiddleware loaded, or the anonymous user (`id: ""`) when no user is logged
    * in; throws when AuthMiddleware is not installed. Cast it to the application's user type.
    */
   get user(): AuthUser {

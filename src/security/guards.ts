@@ -87,8 +87,8 @@ export function loginRequired(handler: Handler): Handler {
 }
 
 /**
- * Wraps a handler so only logged-in users with every listed permission, and for whom the
- * optional policy returns true, reach it. A failure gives 403 with a body that names neither
+ * Wraps a handler so that it runs only for logged-in users who have every listed permission
+ * and pass the optional policy. A failure gives 403 with a body that names neither
  * the permission nor the policy; the `authz.permission.denied` or `authz.policy.denied`
  * event carries the details.
  */

@@ -3,7 +3,7 @@ import { checkOptionKeys } from "../app/options.js";
 import type { SecurityEvent } from "./audit.js";
 import { SECURITY_EVENT_NAMES, type SecurityEventName } from "./events.js";
 
-/** What {@link SecurityEventMonitor} reports when a pattern passes its threshold. */
+/** The alert {@link SecurityEventMonitor} reports when a pattern reaches its threshold. */
 export interface SecurityAlert {
   /** The threshold's pattern, such as `"csrf.reject.*"`. */
   pattern: string;

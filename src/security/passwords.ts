@@ -2,7 +2,7 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
 import { availableParallelism } from "node:os";
 import { ChirpError } from "../app/errors.js";
 
-/** Longest password accepted, in characters; longer ones are rejected before any hashing. */
+/** Maximum password length, in characters; longer ones are rejected before any hashing. */
 export const MAX_PASSWORD_LENGTH = 1024;
 
 /** argon2id cost: 19 MiB of memory, 2 passes, 1 lane (the OWASP password storage minimum). */

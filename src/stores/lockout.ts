@@ -47,7 +47,7 @@ export interface MemoryLockoutBackendOptions {
   clock?: () => number;
 }
 
-/** The lock duration for the next lock after `lockCount` earlier ones, capped at the maximum. */
+/** Returns the length of the next lock after `lockCount` earlier ones, capped at the maximum. */
 export function lockDuration(rule: LockoutRule, lockCount: number): number {
   return Math.floor(Math.min(rule.baseLockMs * rule.backoffMultiplier ** lockCount, rule.maxLockMs));
 }
@@ -139,9 +139,9 @@ export class MemoryLockoutBackend implements LockoutBackend {
   }
 }
 
-// Both scripts read the time from Redis itself, so every process agrees on it.
-// Fields: f failures, w window end, l locked until, c lock count (milliseconds since the epoch).
-const FAILURE_SCRIPT = luaScript(`
+// Both scripts start by reading the time from Redis itself, so every process agrees on it,
+// and the key's fields: f failures, w window end, l locked until (epoch ms), c lock count.
+const READ_STATE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local h = redis.call('HMGET', KEYS[1], 'f', 'w', 'l', 'c')
@@ -149,7 +149,9 @@ local f = tonumber(h[1]) or 0
 local w = tonumber(h[2]) or 0
 local l = tonumber(h[3]) or 0
 local c = tonumber(h[4]) or 0
-local maxFailures = tonumber(ARGV[1])
+`;
+
+const FAILURE_SCRIPT = luaScript(`${READ_STATE}local maxFailures = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local base = tonumber(ARGV[3])
 local multiplier = tonumber(ARGV[4])
@@ -171,15 +173,7 @@ if l > now then lockedFor = l - now end
 return {lockedFor, started, c, f}
 `);
 
-const STATUS_SCRIPT = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'f', 'w', 'l', 'c')
-local f = tonumber(h[1]) or 0
-local w = tonumber(h[2]) or 0
-local l = tonumber(h[3]) or 0
-local c = tonumber(h[4]) or 0
-if w <= now then f = 0 end
+const STATUS_SCRIPT = luaScript(`${READ_STATE}if w <= now then f = 0 end
 local lockedFor = 0
 if l > now then lockedFor = l - now end
 return {lockedFor, 0, c, f}

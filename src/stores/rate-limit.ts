@@ -126,7 +126,7 @@ export interface RedisRateLimitBackendOptions {
 
 /**
  * Returns a rate limit backend on Redis: one Lua script per request updates the counter and
- * the block atomically, so every process sharing the Redis sees one allowance. Keys expire
+ * the block atomically, so every process sharing the Redis shares one allowance. Keys expire
  * with their window or block. Uses the shared ioredis `client` and opens no connection of
  * its own. Redis errors propagate; the middleware's `failureMode` decides what they mean.
  */

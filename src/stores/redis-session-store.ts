@@ -25,7 +25,7 @@ function isRecord(value: unknown): value is SessionRecord {
 /**
  * Sessions in Redis, shared by every process that uses the same Redis and prefix. Each record
  * is one JSON string with a TTL equal to the session's max age. Redis errors propagate, and
- * the session middleware answers them with 503.
+ * the session middleware responds to them with 503.
  */
 export class RedisSessionStore implements SessionStore {
   readonly #client: RedisClient;

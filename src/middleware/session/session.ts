@@ -83,7 +83,7 @@ export class Session {
   /**
    * Stores a JSON value. Throws a TypeError for anything else (undefined, functions, Dates,
    * Maps, class instances, non-finite numbers, cycles), and an error from the store when the
-   * session would grow too large for it; in both cases the session is left unchanged.
+   * session would grow too large for it. In both cases the session is left unchanged.
    */
   set(key: string, value: JsonValue): void {
     assertJsonValue(value, key);

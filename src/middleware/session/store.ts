@@ -1,6 +1,6 @@
 import type { SessionData } from "./session.js";
 
-/** What a server-side store keeps for one session. Times are epoch milliseconds. */
+/** The record a server-side store keeps for one session. Times are epoch milliseconds. */
 export interface SessionRecord {
   data: Readonly<SessionData>;
   createdAt: number;

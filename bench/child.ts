@@ -4,13 +4,13 @@
  * in the second. This process replies with its port once it listens on 127.0.0.1. It exits
  * when the parent sends "stop" or goes away.
  */
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import nunjucks from "nunjucks";
 import type * as Chirp from "../src/index.js";
 import type * as ChirpMiddleware from "../src/middleware/index.js";
+import { importChirp } from "./import-chirp.js";
 import type { RateLimitBackend } from "../src/stores/rate-limit.js";
 import { PAGE_TEMPLATE, TEMPLATE_DIRECTORY, pageContext } from "./page.js";
 import {
@@ -49,34 +49,6 @@ interface Started {
 
 function send(message: ChildMessage): void {
   process.send?.(message);
-}
-
-interface ChirpModules {
-  chirp: typeof Chirp;
-  middleware: typeof ChirpMiddleware;
-  build: ChirpBuild;
-}
-
-/**
- * Imports the built framework from `dist/` when it exists, else `src/` through tsx. Set
- * `BENCH_CHIRP=src` to force the sources. Both entry points come from the same copy, because
- * the app checks middleware results with `instanceof Response`.
- */
-async function importChirp(): Promise<ChirpModules> {
-  const dist = new URL("../dist/index.js", import.meta.url);
-  if (process.env.BENCH_CHIRP !== "src" && existsSync(dist)) {
-    const middleware = new URL("../dist/middleware/index.js", import.meta.url);
-    return {
-      chirp: (await import(dist.href)) as typeof Chirp,
-      middleware: (await import(middleware.href)) as typeof ChirpMiddleware,
-      build: "dist",
-    };
-  }
-  return {
-    chirp: await import("../src/index.js"),
-    middleware: await import("../src/middleware/index.js"),
-    build: "src",
-  };
 }
 
 function listenBare(server: Server): Promise<Started> {

@@ -101,7 +101,22 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
 /** Forks `bench/child.ts` for `kind` and resolves once it listens on 127.0.0.1. */
 export async function startServer(kind: ServerKind, options: StartOptions = {}): Promise<BenchServer> {
   const args = options.rateLimit === undefined ? [kind] : [kind, JSON.stringify(options.rateLimit)];
-  const child = fork(CHILD_ENTRY, args, {
+  return { kind, ...(await startChildServer(CHILD_ENTRY, args, options)) };
+}
+
+/**
+ * A server in a child process that follows the protocol of `protocol.ts`: it reports
+ * "listening" with its port, answers "stats" and exits on "stop".
+ */
+export type ChildServer = Omit<BenchServer, "kind">;
+
+/** Forks the server script `entry` with `args` and resolves once it listens on 127.0.0.1. */
+export async function startChildServer(
+  entry: string,
+  args: readonly string[],
+  options: Pick<StartOptions, "execArgv" | "env"> = {},
+): Promise<ChildServer> {
+  const child = fork(entry, args, {
     cwd: REPOSITORY_ROOT,
     // Explicit flags, so the child does not inherit the test runner's or the tsx CLI's flags.
     execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
@@ -120,7 +135,6 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
   }
 
   return {
-    kind,
     url: `http://127.0.0.1:${listening.port}/`,
     build: listening.build,
     child,

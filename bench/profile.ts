@@ -5,6 +5,9 @@
  * a session cookie from `POST /login` first, and the Redis rate limit servers a redis-server
  * of their own, as in `npm run bench`. Locations in `dist/` are mapped back to `src/` through
  * the build's source maps. The .cpuprofile file stays in bench/results/ for Chrome DevTools.
+ *
+ * `npx tsx bench/profile.ts peers:STACK:SCENARIO`, such as `peers:chirp:form`, profiles one
+ * server of the peer comparison instead, checked and loaded as `npm run bench` does.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir } from "node:fs/promises";
@@ -12,6 +15,8 @@ import { SourceMap, type SourceMapPayload } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runLoad } from "./load.js";
+import { PEER_SCENARIOS, measurePeer, startPeer } from "./peers/run.js";
+import { PASSWORD, isPeer } from "./peers/spec.js";
 import {
   MAX_SESSION_LOAD_SECONDS,
   REDIS_KINDS,
@@ -24,6 +29,7 @@ import {
 import { rateLimitSettings } from "./rate-limit.js";
 import { killAllRedisServers, startRedis } from "./redis.js";
 import { checkServer, killAllServers, loadTarget, logIn, startServer } from "./servers.js";
+import { hashPassword } from "../src/security/index.js";
 
 const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PROFILE_DIRECTORY = fileURLToPath(new URL("results/", import.meta.url));
@@ -171,8 +177,41 @@ async function sessionCookie(kind: ServerKind, url: string): Promise<string | un
   }
 }
 
+/** Runs the peer server that `argument` (`peers:STACK:SCENARIO`) names under the profiler. */
+async function profilePeer(argument: string, seconds: number, execArgv: readonly string[]): Promise<void> {
+  const [, peer, scenarioId] = argument.split(":");
+  const scenario = PEER_SCENARIOS.find((candidate) => candidate.id === scenarioId);
+  if (!isPeer(peer) || scenario === undefined) {
+    throw new Error(
+      `Invalid peer target ${JSON.stringify(argument)}: expected peers:STACK:SCENARIO with a scenario of ` +
+        PEER_SCENARIOS.map((candidate) => candidate.id).join(", "),
+    );
+  }
+  const target = await startPeer(peer, scenario, await hashPassword(PASSWORD), execArgv);
+  try {
+    process.stderr.write(`Profiling ${argument} (chirp from ${target.server.build ?? "-"}/) for ${seconds} s\n`);
+    const result = await measurePeer(
+      scenario,
+      target,
+      { connections: 50, seconds, rounds: 1, warmupSeconds: 0 },
+      seconds,
+    );
+    process.stderr.write(`${Math.round(result.requestsPerSecond)} requests/s under the profiler\n`);
+  } finally {
+    await target.server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const argument = process.argv[2] ?? "chirp-hello";
+  if (argument.startsWith("peers:")) {
+    const seconds = Number(process.env.BENCH_DURATION ?? 10);
+    await mkdir(PROFILE_DIRECTORY, { recursive: true });
+    const existing = new Set(await readdir(PROFILE_DIRECTORY));
+    await profilePeer(argument, seconds, ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIRECTORY}`]);
+    await printProfile(await mainThreadProfile(existing));
+    return;
+  }
   if (!isServerKind(argument)) {
     throw new Error(`Invalid server kind ${JSON.stringify(argument)}: expected one of ${SERVER_KINDS.join(", ")}`);
   }
@@ -213,7 +252,11 @@ async function main(): Promise<void> {
     await redisServer?.stop();
   }
 
-  const file = await mainThreadProfile(existing);
+  await printProfile(await mainThreadProfile(existing));
+}
+
+/** Prints the functions of the profile `file` with the most CPU time. */
+async function printProfile(file: string): Promise<void> {
   const { functions, samples } = await summarise(JSON.parse(await readFile(file, "utf8")) as CpuProfile);
   const bySelf = [...functions].sort((a, b) => b.self - a.self);
   const framework = functions.filter((time) => time.framework);

@@ -105,16 +105,8 @@ export interface ServerResults {
   maxRss: number;
 }
 
-export interface Report {
-  config: BenchConfig;
-  command: string;
-  build: ChirpBuild | null;
-  /** One-minute load average before the servers started. Other work on the machine raises it. */
-  loadAverageAtStart: number;
-  /** One-minute load average after the measured load of each server in every round. */
-  loadAveragesDuringRounds: readonly number[];
-  /** One-minute load average after the last round. */
-  loadAverageAtEnd: number;
+/** The results of the layer scenarios, with the facts about the run that measured them. */
+export interface Report extends RunDescription {
   /** The scenarios that ran, which leaves out the Redis ones without redis-server. */
   scenarios: readonly Scenario[];
   /** One line for each group of rows left out, with the reason. */
@@ -310,13 +302,37 @@ function formatLoadDuringRounds(samples: readonly number[]): string {
   return `${median(samples).toFixed(2)} as the median and ${Math.max(...samples).toFixed(2)} as the maximum`;
 }
 
-/** Formats `bench/RESULTS.md`: machine, command, settings, the summary and every round. */
-export function formatResultsPage(report: Report, date: Date): string {
-  const { config } = report;
+/** Facts about a run of `npm run bench` as a whole, which RESULTS.md lists before the results. */
+export interface RunDescription {
+  config: BenchConfig;
+  command: string;
+  /** Copy of bengal-chirp the chirp children imported. */
+  build: ChirpBuild | null;
+  /** One-minute load average before the servers started. Other work on the machine raises it. */
+  loadAverageAtStart: number;
+  /** One-minute load average after the measured load of each server in every round. */
+  loadAveragesDuringRounds: readonly number[];
+  /** One-minute load average after the last round. */
+  loadAverageAtEnd: number;
+}
+
+/** The sections of RESULTS.md that each suite contributes, with the lines of each. */
+export interface ResultSections {
+  /** The peer comparison, first because it is what most readers look for. */
+  peers: string[] | null;
+  /** The cost of each layer of bengal-chirp, from {@link formatLayerSections}. */
+  layers: string[] | null;
+}
+
+/** Formats `bench/RESULTS.md`: machine, command, settings and the sections of the suites that ran. */
+export function formatResultsPage(run: RunDescription, sections: ResultSections, date: Date): string {
+  const { config } = run;
   const build =
-    report.build === "dist"
+    run.build === "dist"
       ? "the built `dist/` (run `npm run build` first)"
-      : "`src/` through tsx (no `dist/` was found, or BENCH_CHIRP=src)";
+      : run.build === "src"
+        ? "`src/` through tsx (no `dist/` was found, or BENCH_CHIRP=src)"
+        : "none";
   return [
     "# Benchmark results",
     "",
@@ -324,26 +340,34 @@ export function formatResultsPage(report: Report, date: Date): string {
     "another machine or another run are not comparable with these, so compare the ratios.",
     "",
     `- Date: ${date.toISOString()}`,
-    `- Command: \`${report.command}\``,
+    `- Command: \`${run.command}\``,
     ...describeMachine(),
     `- Framework: ${build}, ${gitDescription()}`,
     `- Load: autocannon ${autocannonVersion()} in the parent process, ${config.connections} connections, ` +
       `no pipelining, 127.0.0.1`,
     `- Rounds: ${config.warmupSeconds} s warm-up per server, then ${config.rounds} rounds of ${config.seconds} s ` +
       "per server. The servers compared with the same baseline run back to back, in an order that reverses every round. " +
-      "The table shows medians over the rounds, and each ratio is the median of the per-round ratios to the baseline.",
-    `- One-minute load average on ${os.availableParallelism()} CPUs: ${report.loadAverageAtStart.toFixed(2)} ` +
-      `before the run, ${formatLoadDuringRounds(report.loadAveragesDuringRounds)} during the rounds ` +
-      `and ${report.loadAverageAtEnd.toFixed(2)} after them. The busy server and autocannon add about 2, ` +
+      "The tables show medians over the rounds, and each ratio is the median of the per-round ratios to the baseline.",
+    `- One-minute load average on ${os.availableParallelism()} CPUs: ${run.loadAverageAtStart.toFixed(2)} ` +
+      `before the run, ${formatLoadDuringRounds(run.loadAveragesDuringRounds)} during the rounds ` +
+      `and ${run.loadAverageAtEnd.toFixed(2)} after them. The busy server and autocannon add about 2, ` +
       "and other processes on the machine add noise.",
     "",
-    "## Summary",
+    ...(sections.peers ?? []),
+    ...(sections.layers ?? []),
+  ].join("\n");
+}
+
+/** Formats the sections of RESULTS.md about the cost of each layer of bengal-chirp. */
+export function formatLayerSections(report: Report): string[] {
+  return [
+    "## Cost of each layer",
     "",
     "Requests/s of each measured server as a ratio to its baseline in the same round, median over the rounds:",
     "",
     ...formatSummary(report),
     "",
-    "## All figures",
+    "### All figures",
     "",
     formatTable(report),
     "",
@@ -367,7 +391,7 @@ export function formatResultsPage(report: Report, date: Date): string {
     "Peak RSS is the child's `process.resourceUsage().maxRSS` at the end of the run. Every child,",
     "baselines included, loads the tsx loader, which adds about the same amount to each.",
     "",
-    "## Requests/s per round",
+    "### Requests/s per round",
     "",
     "Server CPU share in brackets. A round where it falls well below 100% was slowed by other work on the machine.",
     "",
@@ -377,5 +401,5 @@ export function formatResultsPage(report: Report, date: Date): string {
     "them, so absolute numbers are lower than on a machine with spare cores. Both servers of a pair",
     "run under the same conditions, which keeps the ratios meaningful.",
     "",
-  ].join("\n");
+  ];
 }

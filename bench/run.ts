@@ -1,9 +1,11 @@
 /*
- * `npm run bench`: starts the benchmark servers in child processes, plus a redis-server for
- * the Redis rate limit servers when one is installed, and checks that each server responds
- * correctly. Then it loads the servers of each scenario back to back in alternating order,
- * prints a markdown table and writes bench/RESULTS.md. Exits 1 when a correctness check fails
- * and 2 on an invalid BENCH_* variable or any other error.
+ * `npm run bench`: runs two suites. The peer comparison starts bengal-chirp, Fastify, Express,
+ * Hono and bare node:http with the same app, and the layer suite measures what each layer of
+ * bengal-chirp costs, with a redis-server for the Redis rate limit servers when one is
+ * installed. Every server is checked before it is loaded, and the servers of a scenario are
+ * loaded back to back in alternating order. The run prints markdown tables and writes
+ * bench/RESULTS.md and the chart bench/peers.svg. Exits 1 when a correctness check fails and 2
+ * on an invalid BENCH_* variable or any other error.
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -16,6 +18,7 @@ import {
   SERVER_KINDS,
   SESSION_COOKIE_ISSUERS,
   isRateLimitKind,
+  type ChirpBuild,
   type ServerKind,
 } from "./protocol.js";
 import { checkCheckers, checkCounting, rateLimitSettings, redisCpuMicros } from "./rate-limit.js";
@@ -23,6 +26,7 @@ import { killAllRedisServers, redisUnavailableReason, startRedis } from "./redis
 import {
   SERVER_LABELS,
   describeCommand,
+  formatLayerSections,
   formatResultsPage,
   formatSummary,
   formatTable,
@@ -30,12 +34,23 @@ import {
   scenariosOf,
   type BenchConfig,
   type Report,
+  type ResultSections,
   type RoundResult,
+  type RunDescription,
   type ServerResults,
 } from "./report.js";
+import { importChirp } from "./import-chirp.js";
+import { formatPeerSection, formatPeerSummary, formatPeerTable, renderPeerChart } from "./peers/report.js";
+import { PeerCheckError, runPeers, type PeerReport } from "./peers/run.js";
+import { PASSWORD } from "./peers/spec.js";
 import { checkServer, killAllServers, loadTarget, logIn, startServer, type BenchServer } from "./servers.js";
 
 const RESULTS_PATH = fileURLToPath(new URL("RESULTS.md", import.meta.url));
+const CHART_PATH = fileURLToPath(new URL("peers.svg", import.meta.url));
+
+/** The suites that BENCH_SUITE selects. */
+const SUITES = ["all", "peers", "layers"] as const;
+type Suite = (typeof SUITES)[number];
 
 /** A failed correctness check: the run stops and exits 1. */
 class CheckFailedError extends Error {
@@ -75,11 +90,20 @@ const SESSION_LIMIT = {
   reason: "because SessionMiddleware re-issues the session cookie after a minute",
 };
 
+function readSuite(): Suite {
+  const raw = process.env.BENCH_SUITE;
+  if (raw === undefined || raw === "") return "all";
+  if (!SUITES.includes(raw as Suite)) {
+    throw new InvalidSettingError(`Invalid BENCH_SUITE=${JSON.stringify(raw)}: expected one of ${SUITES.join(", ")}`);
+  }
+  return raw as Suite;
+}
+
 /** Reads the run settings from the BENCH_* variables. BENCH_DURATION and BENCH_WARMUP are in seconds. */
 function readConfig(): BenchConfig {
   return {
     seconds: readNumber("BENCH_DURATION", 3, { integer: false, min: 1, max: SESSION_LIMIT }),
-    rounds: readNumber("BENCH_ROUNDS", 6, { integer: true, min: 1 }),
+    rounds: readNumber("BENCH_ROUNDS", 5, { integer: true, min: 1 }),
     warmupSeconds: readNumber("BENCH_WARMUP", 1, { integer: false, min: 0, max: SESSION_LIMIT }),
     connections: readNumber("BENCH_CONNECTIONS", 50, { integer: true, min: 1 }),
   };
@@ -265,15 +289,55 @@ async function measureAll(
   return { build, results, loadAverages };
 }
 
+/** Runs the peer comparison, adding the load average after each round to `loadAverages`. */
+async function benchmarkPeers(
+  config: BenchConfig,
+  loadAverages: number[],
+): Promise<{ report: Partial<PeerReport>; build: ChirpBuild }> {
+  const { security, build } = await importChirp();
+  const passwordHash = await security.hashPassword(PASSWORD);
+  const report = await runPeers(config, passwordHash, {
+    log,
+    afterRound: () => loadAverages.push(os.loadavg()[0] ?? 0),
+  });
+  return { report, build };
+}
+
 async function main(): Promise<number> {
+  const suite = readSuite();
   const config = readConfig();
-  const report = await benchmark(config);
-  const table = formatTable(report);
-  process.stdout.write(`${table}\n`);
-  await writeFile(RESULTS_PATH, formatResultsPage(report, new Date()));
+  const loadAverageAtStart = os.loadavg()[0] ?? 0;
+  const peerLoadAverages: number[] = [];
+
+  const peers = suite === "layers" ? null : await benchmarkPeers(config, peerLoadAverages);
+  if (peers !== null) {
+    process.stdout.write(`## Side by side with Fastify, Express and Hono\n\n${formatPeerTable(peers.report)}\n\n`);
+    await writeFile(CHART_PATH, renderPeerChart(peers.report));
+    log(`Wrote ${CHART_PATH}`);
+  }
+  const layers = suite === "peers" ? null : await benchmark(config);
+  if (layers !== null) process.stdout.write(`## Cost of each layer\n\n${formatTable(layers)}\n`);
+
+  const run: RunDescription = {
+    config,
+    command: describeCommand(),
+    build: layers?.build ?? peers?.build ?? null,
+    loadAverageAtStart,
+    loadAveragesDuringRounds: [...peerLoadAverages, ...(layers?.loadAveragesDuringRounds ?? [])],
+    loadAverageAtEnd: os.loadavg()[0] ?? 0,
+  };
+  const sections: ResultSections = {
+    peers: peers === null ? null : formatPeerSection(peers.report),
+    layers: layers === null ? null : formatLayerSections(layers),
+  };
+  await writeFile(RESULTS_PATH, formatResultsPage(run, sections, new Date()));
   log(`Wrote ${RESULTS_PATH}`);
 
-  for (const line of [...formatSummary(report), ...report.notes]) log(line);
+  const summary = [
+    ...(peers === null ? [] : formatPeerSummary(peers.report)),
+    ...(layers === null ? [] : [...formatSummary(layers), ...layers.notes]),
+  ];
+  for (const line of summary) log(line);
   return 0;
 }
 
@@ -296,7 +360,7 @@ main().then(
   },
   (error: unknown) => {
     killAllChildren();
-    if (error instanceof CheckFailedError) {
+    if (error instanceof CheckFailedError || error instanceof PeerCheckError) {
       log(error.message);
       process.exitCode = 1;
     } else if (error instanceof InvalidSettingError) {

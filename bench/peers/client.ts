@@ -174,7 +174,8 @@ export async function checkAccountPage(
   const problems = pageProblems(response, text, ACCOUNT_TEXTS);
   const token = csrfTokenOf(text);
   if (token === null) problems.push("the account page has no CSRF field");
-  else if (TOKEN_STACKS.includes(peer) && token.length < 16) problems.push(`CSRF token ${JSON.stringify(token)} is too short`);
+  else if (TOKEN_STACKS.includes(peer) && token.length < 16)
+    problems.push(`CSRF token ${JSON.stringify(token)} is too short`);
   return { problems, token: token ?? "" };
 }
 
@@ -193,11 +194,16 @@ export async function checkNotePost(url: string, session: LoggedIn): Promise<str
  * without the CSRF token or from another origin. Bare node:http is the ceiling, which does
  * none of this, so it gets the first checks only. Returns the session for the load.
  */
-export async function checkHardened(peer: Peer, url: string): Promise<{ problems: string[]; session: LoggedIn | null }> {
+export async function checkHardened(
+  peer: Peer,
+  url: string,
+): Promise<{ problems: string[]; session: LoggedIn | null }> {
   const login = await logIn(url);
   const problems: string[] = [];
   if (login.response.status !== 303 || login.response.headers.get("location") !== "/account") {
-    problems.push(`POST /login answered ${login.response.status} to ${String(login.response.headers.get("location"))}, expected 303 to /account`);
+    problems.push(
+      `POST /login answered ${login.response.status} to ${String(login.response.headers.get("location"))}, expected 303 to /account`,
+    );
     return { problems, session: null };
   }
   if (TOKEN_STACKS.includes(peer) && login.token.length < 16) problems.push("the login form has no CSRF token");
@@ -211,6 +217,12 @@ export async function checkHardened(peer: Peer, url: string): Promise<{ problems
   return { problems, session: problems.length === 0 ? session : null };
 }
 
+/** Replaces the middle character of a token or cookie value, as a tampering client would. */
+function changeMiddle(value: string): string {
+  const middle = Math.floor(value.length / 2);
+  return value.slice(0, middle) + (value[middle] === "A" ? "B" : "A") + value.slice(middle + 1);
+}
+
 /** Problems where the stack let an attack through. */
 async function attackProblems(peer: Peer, url: string, session: LoggedIn): Promise<string[]> {
   const problems: string[] = [];
@@ -219,10 +231,7 @@ async function attackProblems(peer: Peer, url: string, session: LoggedIn): Promi
   if (anonymous.response.status === 200) problems.push("GET /account without a session answered 200");
 
   const tampered = session.jar.copy();
-  const cookie = tampered.get("session") ?? "";
-  const middle = Math.floor(cookie.length / 2);
-  const flipped = cookie.slice(0, middle) + (cookie[middle] === "A" ? "B" : "A") + cookie.slice(middle + 1);
-  tampered.set("session", flipped);
+  tampered.set("session", changeMiddle(tampered.get("session") ?? ""));
   const forged = await send(url, "account", { jar: tampered });
   if (forged.response.status === 200) problems.push("GET /account with a tampered session cookie answered 200");
 
@@ -231,12 +240,14 @@ async function attackProblems(peer: Peer, url: string, session: LoggedIn): Promi
 
   if (TOKEN_STACKS.includes(peer)) {
     const noToken = await send(url, "notes", { jar: session.jar.copy(), form: { title: NOTE_TITLE } });
-    if (noToken.response.status !== 403) problems.push(`POST /notes without a token answered ${noToken.response.status}, expected 403`);
+    if (noToken.response.status !== 403)
+      problems.push(`POST /notes without a token answered ${noToken.response.status}, expected 403`);
     const badToken = await send(url, "notes", {
       jar: session.jar.copy(),
-      form: { [CSRF_FIELD]: `${session.token.slice(0, -2)}xx`, title: NOTE_TITLE },
+      form: { [CSRF_FIELD]: changeMiddle(session.token), title: NOTE_TITLE },
     });
-    if (badToken.response.status !== 403) problems.push(`POST /notes with a changed token answered ${badToken.response.status}, expected 403`);
+    if (badToken.response.status !== 403)
+      problems.push(`POST /notes with a changed token answered ${badToken.response.status}, expected 403`);
   }
   if (ORIGIN_STACKS.includes(peer)) {
     const crossSite = await send(url, "notes", {
@@ -244,7 +255,8 @@ async function attackProblems(peer: Peer, url: string, session: LoggedIn): Promi
       form: { [CSRF_FIELD]: session.token, title: NOTE_TITLE },
       origin: "http://attacker.example",
     });
-    if (crossSite.response.status !== 403) problems.push(`POST /notes from another origin answered ${crossSite.response.status}, expected 403`);
+    if (crossSite.response.status !== 403)
+      problems.push(`POST /notes from another origin answered ${crossSite.response.status}, expected 403`);
   }
   return problems;
 }
@@ -257,7 +269,8 @@ export async function exhaustLoginLimit(url: string, limit: number): Promise<str
   for (let attempt = 0; attempt <= limit; attempt++) {
     const { response } = await logIn(url, `${PASSWORD}!`);
     if (response.status === 429) return [];
-    if (response.status !== 400) return [`login attempt ${attempt + 1} answered ${response.status}, expected 400 or 429`];
+    if (response.status !== 400)
+      return [`login attempt ${attempt + 1} answered ${response.status}, expected 400 or 429`];
   }
   return [`${limit + 1} logins got no 429 from a limit of ${limit}`];
 }

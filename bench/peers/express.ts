@@ -89,7 +89,10 @@ function buildHardenedApp(settings: PeerSettings): express.Express {
     const form = req.body as Form;
     const user = USERS_BY_EMAIL.get(form.email ?? "");
     if (user === undefined || !(await verify(settings.passwordHash, form.password ?? ""))) {
-      res.status(400).type("html").send(templates.render("login.html", loginContext(generateCsrfToken(req, res), LOGIN_FAILED)));
+      res
+        .status(400)
+        .type("html")
+        .send(templates.render("login.html", loginContext(generateCsrfToken(req, res), LOGIN_FAILED)));
       return;
     }
     req.session.regenerate((error) => {
@@ -124,10 +127,15 @@ function buildHardenedApp(settings: PeerSettings): express.Express {
 
   // Express's default error handler would answer csrf-csrf's rejection with the right status
   // too, but with a stack trace outside production.
+  // Express tells error handlers apart by their four parameters, so the unused `next` stays.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) console.error(error);
-    res.status(status).type("html").send(status === 403 ? "Forbidden" : "Internal error");
+    res
+      .status(status)
+      .type("html")
+      .send(status === 403 ? "Forbidden" : "Internal error");
   });
   return app;
 }

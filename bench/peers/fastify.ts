@@ -77,7 +77,7 @@ export async function startFastify(app: PeerApp, settings: PeerSettings): Promis
       "/login",
       {
         config: { rateLimit: { max: settings.loginLimit, timeWindow: 60_000 } },
-        preHandler: server.csrfProtection,
+        preHandler: server.csrfProtection.bind(server),
       },
       async (request, reply) => {
         const form = request.body as Form;
@@ -97,7 +97,7 @@ export async function startFastify(app: PeerApp, settings: PeerSettings): Promis
       return html(reply, 200, templates.render("account.html", accountContext(user, reply.generateCsrf())));
     });
 
-    server.post("/notes", { preHandler: server.csrfProtection }, (request, reply) => {
+    server.post("/notes", { preHandler: server.csrfProtection.bind(server) }, (request, reply) => {
       const user = currentUser(request, reply);
       if (user === null) return reply;
       const title = validTitle((request.body as Form).title);

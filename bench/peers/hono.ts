@@ -44,8 +44,8 @@ async function readSession(c: Context): Promise<SessionData> {
   const value = await getSignedCookie(c, BENCH_SECRET, SESSION_COOKIE);
   if (typeof value !== "string") return {};
   try {
-    const data: unknown = JSON.parse(value);
-    return typeof data === "object" && data !== null ? (data as SessionData) : {};
+    const data = JSON.parse(value) as SessionData | null;
+    return typeof data === "object" && data !== null ? data : {};
   } catch {
     return {};
   }

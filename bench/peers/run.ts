@@ -68,7 +68,7 @@ export class PeerCheckError extends Error {
 }
 
 /** A started stack with the load it gets in one scenario. */
-interface Target {
+export interface Target {
   peer: Peer;
   server: ChildServer;
   load: Omit<LoadSettings, "connections" | "seconds"> & { url: string };
@@ -94,9 +94,18 @@ function sessionLoad(scenario: PeerScenario, url: string, session: LoggedIn): Ta
   return { url: new URL("login", url).href, method: "POST", cookie, headers, body };
 }
 
-/** Starts the stack's server for `scenario`, checks it and returns what its load sends. */
-async function prepare(peer: Peer, scenario: PeerScenario, settings: PeerSettings): Promise<Target> {
-  const server = await startChildServer(CHILD_ENTRY, [peer, scenario.app, JSON.stringify(settings)]);
+/**
+ * Starts the stack's server for `scenario`, checks it and returns what its load sends.
+ * `execArgv` adds Node.js flags to the child, such as `--cpu-prof`.
+ */
+export async function startPeer(
+  peer: Peer,
+  scenario: PeerScenario,
+  passwordHash: string,
+  execArgv: readonly string[] = [],
+): Promise<Target> {
+  const settings: PeerSettings = { loginLimit: scenario.loginLimit, passwordHash };
+  const server = await startChildServer(CHILD_ENTRY, [peer, scenario.app, JSON.stringify(settings)], { execArgv });
   try {
     if (scenario.app === "hello") {
       const problems = await checkHello(server.url);
@@ -141,7 +150,7 @@ async function loginBurst(url: string, until: Promise<unknown>): Promise<{ login
 }
 
 /** Loads one target for `seconds` and returns the round, after checking every status. */
-async function measure(
+export async function measurePeer(
   scenario: PeerScenario,
   target: Target,
   config: BenchConfig,
@@ -171,31 +180,39 @@ async function measure(
   };
 }
 
-/** Runs every scenario of the peer comparison. `passwordHash` is the argon2id hash of PASSWORD. */
+/** Callbacks and choices of {@link runPeers}. */
+export interface PeerRunOptions {
+  log: (message: string) => void;
+  /** Called after each measured round of each stack, such as to sample the load average. */
+  afterRound?: () => void;
+  /** Default: all of {@link PEER_SCENARIOS}. */
+  scenarios?: readonly PeerScenario[];
+}
+
+/** Runs the scenarios of the peer comparison. `passwordHash` is the argon2id hash of PASSWORD. */
 export async function runPeers(
   config: BenchConfig,
   passwordHash: string,
-  log: (message: string) => void,
-  scenarios: readonly PeerScenario[] = PEER_SCENARIOS,
+  { log, afterRound, scenarios = PEER_SCENARIOS }: PeerRunOptions,
 ): Promise<Partial<PeerReport>> {
   const report: Partial<PeerReport> = {};
   for (const scenario of scenarios) {
-    const settings: PeerSettings = { loginLimit: scenario.loginLimit, passwordHash };
     // Started one at a time, so that the logins of the checks do not compete for the CPUs.
     const targets: Target[] = [];
     try {
-      for (const peer of PEERS) targets.push(await prepare(peer, scenario, settings));
+      for (const peer of PEERS) targets.push(await startPeer(peer, scenario, passwordHash));
       log(`Peers, ${scenario.name}: servers started and checked`);
 
       if (config.warmupSeconds > 0) {
-        for (const target of targets) await measure(scenario, target, config, config.warmupSeconds);
+        for (const target of targets) await measurePeer(scenario, target, config, config.warmupSeconds);
       }
       const rounds = new Map<Peer, PeerRound[]>(PEERS.map((peer) => [peer, []]));
       for (let round = 0; round < config.rounds; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const target of order) {
-          const result = await measure(scenario, target, config, config.seconds);
+          const result = await measurePeer(scenario, target, config, config.seconds);
           rounds.get(target.peer)!.push(result);
+          afterRound?.();
           const logins = result.loginsPerSecond === undefined ? "" : `, ${result.loginsPerSecond.toFixed(1)} logins/s`;
           log(
             `Peers, ${scenario.name}, round ${round + 1}/${config.rounds}, ${PEER_LABELS[target.peer]}: ` +

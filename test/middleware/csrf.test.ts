@@ -247,6 +247,25 @@ test("garbage tokens are rejected", async () => {
   }
 });
 
+test("other spellings of a token are rejected", async () => {
+  const { app } = makeApp();
+  const { client, token } = await clientWithToken(app);
+  // 64 bytes take 86 base64url characters, and the low four bits of the last one carry no
+  // data. Every other character whose top two bits match decodes to the same bytes.
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(token.at(-1) ?? "");
+  const sameBytes = [...alphabet].filter((_, index) => index >> 4 === last >> 4 && index !== last);
+  assert.equal(sameBytes.length, 15);
+  for (const character of sameBytes) {
+    const respelled = token.slice(0, -1) + character;
+    assert.deepEqual(Buffer.from(respelled, "base64url"), Buffer.from(token, "base64url"));
+    const response = await client.post("/submit", { headers: { "x-csrf-token": respelled } });
+    assert.equal(response.status, 403, respelled);
+  }
+  const response = await client.post("/submit", { headers: { "x-csrf-token": token } });
+  assert.equal(response.status, 200);
+});
+
 test("bearer-only requests are not checked", async () => {
   const { app, calls } = makeApp();
   const response = await new TestClient(app).post("/submit", { json: {}, headers: { authorization: "Bearer good" } });

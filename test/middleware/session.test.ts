@@ -333,7 +333,7 @@ for (const kind of kinds) {
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
       const session = (await import("../../src/middleware/index.js")).Session;
-      const bare = new session(Object.create(null) as Record<string, JsonValue>, true, () => undefined);
+      const bare = new session(Object.create(null) as Record<string, JsonValue>, true, null);
       assert.throws(() => {
         bare.set("cycle", cyclic as JsonValue);
       }, /circular/);
@@ -539,5 +539,71 @@ describe("memory store bounds", () => {
 
   test("rejects a bad bound", () => {
     assert.throws(() => new MemorySessionStore({ maxEntries: 0 }), ConfigurationError);
+  });
+});
+
+describe("cookie session size limit", () => {
+  const limit = {
+    maxDataBytes: 100,
+    tooLarge: (bytes: number) => new RangeError(`data is ${String(bytes)} bytes`),
+  };
+  const newSession = async () => {
+    const { Session } = await import("../../src/middleware/index.js");
+    return new Session(Object.create(null) as Record<string, JsonValue>, true, limit);
+  };
+
+  test("data of exactly the limit fits", async () => {
+    const session = await newSession();
+    // {"a":"…"} is 8 bytes around the string.
+    session.set("a", "x".repeat(92));
+    assert.equal(JSON.stringify(session.data).length, 100);
+    assert.throws(() => {
+      session.set("a", "x".repeat(93));
+    }, /data is 101 bytes/);
+    assert.equal(session.get("a"), "x".repeat(92));
+  });
+
+  test("replaced values do not add up", async () => {
+    const session = await newSession();
+    for (let round = 0; round < 50; round++) session.set("a", "y".repeat(60));
+    session.set("b", "z");
+    assert.deepEqual(session.keys(), ["a", "b"]);
+  });
+
+  test("many small keys reach the limit", async () => {
+    const session = await newSession();
+    assert.throws(() => {
+      for (let index = 0; index < 100; index++) session.set(`k${String(index)}`, index);
+    }, /data is 10[1-9] bytes/);
+    assert.ok(JSON.stringify(session.data).length <= 100);
+  });
+
+  test("largest session cookie stays within 4096 bytes", async () => {
+    let largest = 0;
+    const app = new App({ env: "test", logger: captureLogger() });
+    app.addMiddleware(new SessionMiddleware({ secretKey: "k".repeat(48), cookieName: "session_name" }));
+    app.post("/fill", (req) => {
+      // Finds the longest value that set() accepts.
+      let low = 0;
+      let high = 5000;
+      while (low < high) {
+        const middle = Math.ceil((low + high) / 2);
+        try {
+          req.session.set("value", "v".repeat(middle));
+          low = middle;
+        } catch {
+          high = middle - 1;
+        }
+      }
+      req.session.set("value", "v".repeat(low));
+      largest = low;
+      return "filled";
+    });
+    const response = await new TestClient(app).post("/fill");
+    const cookie = response.cookies[0] ?? "";
+    assert.ok(largest > 2500, `largest value is ${String(largest)} bytes`);
+    assert.ok(cookie.length <= 4096, `cookie is ${String(cookie.length)} bytes`);
+    // The allowance for attributes leaves room, but not more than it reserves.
+    assert.ok(cookie.length > 4096 - 200, `cookie is only ${String(cookie.length)} bytes`);
   });
 });

@@ -23,10 +23,15 @@ export function maskSecret(secret: string): string {
   return Buffer.concat([pad, masked]).toString("base64url");
 }
 
-/** True when `token` unmasks to `secret`, compared in constant time. */
+/**
+ * True when `token` unmasks to `secret`, compared in constant time. Only the canonical
+ * base64url spelling is accepted: the decoder ignores the low bits of the last character, so
+ * without the check several spellings would pass for one token.
+ */
 export function tokenMatches(token: string, secret: string): boolean {
   if (!/^[A-Za-z0-9_-]+$/.test(token)) return false;
   const tokenBytes = Buffer.from(token, "base64url");
+  if (tokenBytes.toString("base64url") !== token) return false;
   const secretBytes = Buffer.from(secret, "base64url");
   if (secretBytes.length !== SECRET_BYTES || tokenBytes.length !== SECRET_BYTES * 2) return false;
   const unmasked = Buffer.alloc(SECRET_BYTES);

@@ -4,12 +4,12 @@ import { ChirpError, ConfigurationError, HTTPError } from "../../app/errors.js";
 import { checkOptionKeys } from "../../app/options.js";
 import type { Next } from "../../app/types.js";
 import type { Request } from "../../http/request.js";
-import type { Response } from "../../http/response.js";
+import { Response } from "../../http/response.js";
 import { serializeCookie, type CookieOptions } from "../../http/cookies.js";
 import { emitSecurityEvent } from "../../security/audit.js";
 import { SecretKeys } from "../../security/keys.js";
 import { open, seal, sealedLength } from "./cookie-codec.js";
-import { Session, type SessionData } from "./session.js";
+import { Session, type SessionData, type SessionSizeLimit } from "./session.js";
 import type { SessionRecord, SessionStore } from "./store.js";
 
 /** Options of {@link SessionMiddleware}. */
@@ -62,6 +62,8 @@ const OPTION_KEYS = [
 const MAX_COOKIE_BYTES = 4096;
 /** Space reserved for the cookie's attributes when checking the size of a cookie session. */
 const ATTRIBUTE_ALLOWANCE = 160;
+/** Bytes of `{"c":,"s":,"d":}`, the JSON around the timestamps and data of a cookie session. */
+const PAYLOAD_WRAPPER_BYTES = Buffer.byteLength('{"c":,"s":,"d":}');
 /** A session seen again is re-saved at most this often just to refresh its last-seen time. */
 const TOUCH_INTERVAL_MS = 60_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -165,12 +167,23 @@ export class SessionMiddleware {
   readonly #associatedData: Buffer;
   readonly #openedCache = new Map<string, OpenedCookie>();
   #cookieOptions: CookieOptions | undefined;
+  /** The size limit of the cookie store, where the whole session travels in the cookie. */
+  readonly #cookieSizeLimit: SessionSizeLimit;
+  /**
+   * The attributes that follow `name=value` in the session's Set-Cookie, serialised once at
+   * setup: they never change, and the values are base64url, which needs no encoding.
+   */
+  #cookieAttributes = "";
 
   constructor(options: SessionOptions = {}) {
     checkOptionKeys("SessionMiddleware", options, OPTION_KEYS);
     this.#options = options;
     this.#keys = SecretKeys.resolve(options.secretKey, "secretKey").derive("session");
     this.#cookieName = options.cookieName ?? "chirp_session";
+    this.#cookieSizeLimit = {
+      maxDataBytes: this.#maxCookieDataBytes(),
+      tooLarge: (dataBytes) => new SessionTooLargeError(this.#cookieBytes(dataBytes)),
+    };
     this.#maxAgeSeconds = positiveSeconds("maxAge", options.maxAge) ?? 86_400;
     if (!Number.isInteger(this.#maxAgeSeconds)) {
       throw new ConfigurationError(
@@ -216,12 +229,14 @@ export class SessionMiddleware {
       maxAge: this.#maxAgeSeconds,
     };
     if (this.#options.domain !== undefined) cookieOptions.domain = this.#options.domain;
+    let serialized: string;
     try {
-      serializeCookie(this.#cookieName, "x", cookieOptions);
+      serialized = serializeCookie(this.#cookieName, "x", cookieOptions);
     } catch (error) {
       throw new ConfigurationError(`SessionMiddleware cookie settings are invalid: ${(error as Error).message}`);
     }
     this.#cookieOptions = cookieOptions;
+    this.#cookieAttributes = serialized.slice(`${this.#cookieName}=x`.length);
   }
 
   handle(req: Request, next: Next): Promise<Response> {
@@ -235,18 +250,27 @@ export class SessionMiddleware {
     const session = new Session(
       opened?.data ?? toNullPrototype({}),
       opened === null,
-      this.#store === undefined ? this.#checkCookieSize : noCheck,
+      this.#store === undefined ? this.#cookieSizeLimit : null,
     );
     req.session = session;
     const response = await next();
     return this.#commit(session, opened, now, response);
   }
 
-  readonly #checkCookieSize = (data: Readonly<SessionData>): void => {
-    const payloadBytes = Buffer.byteLength(JSON.stringify({ c: 0, s: 0, d: data })) + 32;
-    const bytes = this.#cookieName.length + 1 + sealedLength(payloadBytes) + ATTRIBUTE_ALLOWANCE;
-    if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes);
-  };
+  /** Returns the size of the cookie that carries session data whose JSON is `dataBytes` long. */
+  #cookieBytes(dataBytes: number): number {
+    // The payload is {"c":…,"s":…,"d":data}, with 32 bytes allowed for the two timestamps.
+    const payloadBytes = PAYLOAD_WRAPPER_BYTES + dataBytes + 32;
+    return this.#cookieName.length + 1 + sealedLength(payloadBytes) + ATTRIBUTE_ALLOWANCE;
+  }
+
+  /** Returns the largest session data, as JSON bytes, whose cookie stays within MAX_COOKIE_BYTES. */
+  #maxCookieDataBytes(): number {
+    // Base64url turns 3 bytes into 4; the estimate leaves out the sealing overhead, so it starts high.
+    let max = Math.floor(((MAX_COOKIE_BYTES - ATTRIBUTE_ALLOWANCE - this.#cookieName.length - 1) * 3) / 4);
+    while (max > 0 && this.#cookieBytes(max) > MAX_COOKIE_BYTES) max--;
+    return max;
+  }
 
   #openFromCookie(req: Request, now: number): OpenedSession | null {
     const value = req.cookies[this.#cookieName];
@@ -372,7 +396,7 @@ export class SessionMiddleware {
         this.#associatedData,
         JSON.stringify({ c: record.createdAt, s: record.lastSeenAt, d: record.data }),
       );
-      return response.withCookie(this.#cookieName, value, cookieOptions);
+      return this.#withSessionCookie(response, value);
     }
 
     const store = this.#store;
@@ -384,10 +408,12 @@ export class SessionMiddleware {
       await this.#storeCall(() => store.destroy(oldKey));
     }
     await this.#storeCall(() => store.save(storageKey, record, this.#maxAgeSeconds));
-    return response.withCookie(this.#cookieName, id, cookieOptions);
+    return this.#withSessionCookie(response, id);
   }
-}
 
-function noCheck(): void {
-  // Server-side stores have no size limit of their own.
+  /** Adds the session cookie with `value`, which must be base64url, as sealed values and ids are. */
+  #withSessionCookie(response: Response, value: string): Response {
+    const setCookie = `${this.#cookieName}=${value}${this.#cookieAttributes}`;
+    return Response.trusted(response.status, response.headers, response.body, [...response.cookies, setCookie]);
+  }
 }

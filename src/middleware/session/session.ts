@@ -4,8 +4,17 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** Session data by key, in a null-prototype record. */
 export type SessionData = Record<string, JsonValue>;
 
-/** Checks a value before it enters the session; throws when the session cannot keep it. */
-export type SessionChangeCheck = (data: Readonly<SessionData>) => void;
+/** The largest session data a store can keep, checked whenever a value is set. */
+export interface SessionSizeLimit {
+  /** Maximum byte length of `JSON.stringify(data)`. */
+  readonly maxDataBytes: number;
+  /** Returns the error that `set` throws for data whose JSON is `dataBytes` long. */
+  tooLarge(dataBytes: number): Error;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
 
 const MAX_DEPTH = 32;
 
@@ -17,7 +26,7 @@ function describeType(value: unknown): string {
 }
 
 /** Throws a TypeError naming the path of the first value JSON cannot represent exactly. */
-export function assertJsonValue(value: unknown, path: string, seen = new Set<object>(), depth = 0): void {
+export function assertJsonValue(value: unknown, path: string, seen?: Set<object>, depth = 0): void {
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
     if (!Number.isFinite(value))
@@ -29,6 +38,8 @@ export function assertJsonValue(value: unknown, path: string, seen = new Set<obj
   }
   if (depth > MAX_DEPTH)
     throw new TypeError(`Session value ${path} is nested more than ${String(MAX_DEPTH)} levels deep`);
+  // Created only for objects, so storing a string or number allocates nothing here.
+  seen ??= new Set<object>();
   if (seen.has(value)) throw new TypeError(`Session value ${path} contains a circular reference`);
   seen.add(value);
   if (Array.isArray(value)) {
@@ -57,13 +68,18 @@ export class Session {
   #modified = false;
   #regenerated = false;
   readonly #isNew: boolean;
-  readonly #check: SessionChangeCheck;
+  readonly #sizeLimit: SessionSizeLimit | null;
+  /**
+   * At least the byte length of the data's JSON, and exact until a set replaces a value.
+   * Undefined until the first set computes it.
+   */
+  #dataBytesBound: number | undefined;
 
-  /** @internal Created by SessionMiddleware. */
-  constructor(data: SessionData, isNew: boolean, check: SessionChangeCheck) {
+  /** @internal Created by SessionMiddleware. `sizeLimit` is null for stores without a limit. */
+  constructor(data: SessionData, isNew: boolean, sizeLimit: SessionSizeLimit | null) {
     this.#data = data;
     this.#isNew = isNew;
-    this.#check = check;
+    this.#sizeLimit = sizeLimit;
   }
 
   /** Returns the value stored under `key`; `T` is the caller's expectation and is not checked. */
@@ -89,9 +105,26 @@ export class Session {
     assertJsonValue(value, key);
     const next = Object.assign(Object.create(null) as SessionData, this.#data);
     next[key] = value;
-    this.#check(next);
+    const bound = this.#sizeLimit === null ? undefined : this.#checkSize(this.#sizeLimit, next, key, value);
     this.#data = next;
+    this.#dataBytesBound = bound;
     this.#modified = true;
+  }
+
+  /**
+   * Throws when `next`, the data after setting `key` to `value`, is over the limit, and
+   * returns a new bound of its size. The bound adds the new entry to the current size as if
+   * the key were new, which overstates a replaced value, so only a bound over the limit costs
+   * a full JSON.stringify.
+   */
+  #checkSize(limit: SessionSizeLimit, next: SessionData, key: string, value: JsonValue): number {
+    const current = this.#dataBytesBound ?? jsonBytes(this.#data);
+    // The entry adds `"key":value`, and a comma unless the data was empty.
+    const bound = current + jsonBytes(key) + 1 + jsonBytes(value) + 1;
+    if (bound <= limit.maxDataBytes) return bound;
+    const exact = jsonBytes(next);
+    if (exact > limit.maxDataBytes) throw limit.tooLarge(exact);
+    return exact;
   }
 
   delete(key: string): void {
@@ -108,6 +141,7 @@ export class Session {
   clear(): void {
     if (Object.keys(this.#data).length === 0) return;
     this.#data = Object.create(null) as SessionData;
+    this.#dataBytesBound = undefined;
     this.#modified = true;
   }
 

@@ -10,6 +10,7 @@ import { verify } from "@node-rs/argon2";
 import {
   CONTENT_SECURITY_POLICY,
   LOGIN_FAILED,
+  LOGIN_WINDOW_SECONDS,
   SESSION_COOKIE,
   USER,
   USERS_BY_EMAIL,
@@ -25,7 +26,6 @@ import { listenNodeServer, type StartedPeer } from "./started.js";
 
 const HTML = "text/html; charset=utf-8";
 const MAX_BODY_BYTES = 16 * 1024;
-const WINDOW_MS = 60_000;
 
 const SECURITY_HEADERS = {
   "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -69,16 +69,16 @@ export function startBare(app: PeerApp, settings: PeerSettings): Promise<Started
   const templates = createTemplates();
   const logins = new Map<string, { count: number; resetAt: number }>();
 
-  /** Counts a login attempt of the client; true when it is over the limit. */
-  function overLimit(client: string): boolean {
+  /** Counts a login attempt of the client and returns the seconds it must wait, or 0 within the limit. */
+  function retryAfter(client: string): number {
     const now = Date.now();
     let entry = logins.get(client);
     if (entry === undefined || entry.resetAt <= now) {
-      entry = { count: 0, resetAt: now + WINDOW_MS };
+      entry = { count: 0, resetAt: now + LOGIN_WINDOW_SECONDS * 1000 };
       logins.set(client, entry);
     }
     entry.count++;
-    return entry.count > settings.loginLimit;
+    return entry.count > settings.loginLimit ? Math.ceil((entry.resetAt - now) / 1000) : 0;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -88,8 +88,9 @@ export function startBare(app: PeerApp, settings: PeerSettings): Promise<Started
     } else if (req.method === "GET" && path === "/login") {
       sendHtml(res, 200, templates.render("login.html", loginContext("none")));
     } else if (req.method === "POST" && path === "/login") {
-      if (overLimit(req.socket.remoteAddress ?? "")) {
-        sendHtml(res, 429, "Too many requests", { "retry-after": "60" });
+      const wait = retryAfter(req.socket.remoteAddress ?? "");
+      if (wait > 0) {
+        sendHtml(res, 429, "Too many requests", { "retry-after": String(wait) });
         return;
       }
       const form = await readForm(req);

@@ -11,6 +11,7 @@ import {
   BENCH_SECRET,
   CSRF_FIELD,
   LOGIN_FAILED,
+  LOGIN_WINDOW_SECONDS,
   SESSION_COOKIE,
   USERS_BY_EMAIL,
   USERS_BY_ID,
@@ -35,7 +36,9 @@ export async function startChirp(app: PeerApp, settings: PeerSettings): Promise<
     server.addMiddleware(
       new middleware.AuthRateLimitMiddleware({
         requests: settings.loginLimit,
-        windowSeconds: 60,
+        windowSeconds: LOGIN_WINDOW_SECONDS,
+        // The default block of 5 minutes would end before the window does.
+        blockSeconds: LOGIN_WINDOW_SECONDS,
         methods: ["POST"],
         paths: ["/login"],
       }),

@@ -39,7 +39,7 @@ export class CookieJar {
     this.#cookies.set(name, value);
   }
 
-  /** The Cookie header, empty without cookies. */
+  /** Returns the Cookie header, empty without cookies. */
   header(): string {
     return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; ");
   }
@@ -179,7 +179,7 @@ export async function checkAccountPage(
   return { problems, token: token ?? "" };
 }
 
-/** Posts a note with the session and token, and checks the answer. */
+/** Posts a note with the session and token, and checks the response. */
 export async function checkNotePost(url: string, session: LoggedIn): Promise<string[]> {
   const { response, text } = await send(url, "notes", {
     jar: session.jar.copy(),
@@ -262,7 +262,7 @@ async function attackProblems(peer: Peer, url: string, session: LoggedIn): Promi
 }
 
 /**
- * Sends logins with a wrong password until the rate limit answers 429, at most `limit + 1`
+ * Sends logins with a wrong password until the rate limit returns 429, at most `limit + 1`
  * of them, and checks that it did. The load then repeats the login and must get 429 only.
  */
 export async function exhaustLoginLimit(url: string, limit: number): Promise<string[]> {

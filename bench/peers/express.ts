@@ -19,6 +19,7 @@ import {
   BENCH_SECRET,
   CSRF_FIELD,
   LOGIN_FAILED,
+  LOGIN_WINDOW_SECONDS,
   SESSION_COOKIE,
   USERS_BY_EMAIL,
   USERS_BY_ID,
@@ -53,7 +54,7 @@ function buildHardenedApp(settings: PeerSettings): express.Express {
     getCsrfTokenFromRequest: (req) => (req.body as Form | undefined)?.[CSRF_FIELD],
   });
 
-  /** The session's user, or null after a redirect to the login page. */
+  /** Returns the session's user, or null after redirecting to the login page. */
   function currentUser(req: Request, res: Response): BenchUser | null {
     const user = USERS_BY_ID.get(req.session.userId ?? "");
     if (user === undefined) res.redirect(303, "/login");
@@ -75,7 +76,7 @@ function buildHardenedApp(settings: PeerSettings): express.Express {
   app.use(express.urlencoded({ extended: false, limit: "16kb" }));
 
   const loginLimit = rateLimit({
-    windowMs: 60_000,
+    windowMs: LOGIN_WINDOW_SECONDS * 1000,
     limit: settings.loginLimit,
     standardHeaders: "draft-8",
     legacyHeaders: false,

@@ -15,6 +15,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import {
   BENCH_SECRET,
   LOGIN_FAILED,
+  LOGIN_WINDOW_SECONDS,
   SESSION_COOKIE,
   USERS_BY_EMAIL,
   USERS_BY_ID,
@@ -52,7 +53,7 @@ export async function startFastify(app: PeerApp, settings: PeerSettings): Promis
       void reply.code(status).type("text/html; charset=utf-8");
       return body;
     };
-    /** The session's user, or null after a redirect to the login page. */
+    /** Returns the session's user, or null after redirecting to the login page. */
     const currentUser = (request: FastifyRequest, reply: FastifyReply): BenchUser | null => {
       const user = USERS_BY_ID.get(request.session.get("userId") ?? "");
       if (user === undefined) void reply.redirect("/login", 303);
@@ -76,7 +77,7 @@ export async function startFastify(app: PeerApp, settings: PeerSettings): Promis
     server.post(
       "/login",
       {
-        config: { rateLimit: { max: settings.loginLimit, timeWindow: 60_000 } },
+        config: { rateLimit: { max: settings.loginLimit, timeWindow: LOGIN_WINDOW_SECONDS * 1000 } },
         preHandler: server.csrfProtection.bind(server),
       },
       async (request, reply) => {

@@ -20,6 +20,7 @@ import { rateLimiter } from "hono-rate-limiter";
 import {
   BENCH_SECRET,
   LOGIN_FAILED,
+  LOGIN_WINDOW_SECONDS,
   SESSION_COOKIE,
   USERS_BY_EMAIL,
   USERS_BY_ID,
@@ -72,7 +73,7 @@ function buildHardenedApp(settings: PeerSettings): Hono {
   app.use(csrf());
 
   const loginLimit = rateLimiter({
-    windowMs: 60_000,
+    windowMs: LOGIN_WINDOW_SECONDS * 1000,
     limit: settings.loginLimit,
     standardHeaders: "draft-7",
     keyGenerator: (c) => getConnInfo(c).remote.address ?? "",

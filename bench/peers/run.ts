@@ -22,10 +22,10 @@ const CHILD_ENTRY = fileURLToPath(new URL("child.ts", import.meta.url));
 /** Concurrent password logins during the burst scenario, each a GET of the form and a POST. */
 export const BURST_LOGINS = 8;
 
-/** `POST /login` limit per client and minute in the scenarios that do not measure the limit. */
+/** `POST /login` limit per client in the scenarios that do not measure the limit. */
 const HIGH_LOGIN_LIMIT = 1_000_000;
 
-/** `POST /login` limit per client and minute in the rate limit scenario. */
+/** `POST /login` limit per client in the rate limit scenario. */
 const LOGIN_LIMIT = 5;
 
 export interface PeerScenario {

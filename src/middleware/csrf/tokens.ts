@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytesFromPool } from "../../security/random.js";
 
 /** Bytes of the per-session CSRF secret. */
 export const SECRET_BYTES = 32;
@@ -15,7 +16,7 @@ export function createSecret(): string {
  */
 export function maskSecret(secret: string): string {
   const secretBytes = Buffer.from(secret, "base64url");
-  const pad = randomBytes(secretBytes.length);
+  const pad = randomBytesFromPool(secretBytes.length);
   const masked = Buffer.alloc(secretBytes.length);
   for (let index = 0; index < secretBytes.length; index++) {
     masked[index] = (secretBytes[index] as number) ^ (pad[index] as number);
@@ -23,15 +24,24 @@ export function maskSecret(secret: string): string {
   return Buffer.concat([pad, masked]).toString("base64url");
 }
 
+/** Length of a token: the pad and the masked secret, 64 bytes, in base64url without padding. */
+const TOKEN_LENGTH = Math.ceil((SECRET_BYTES * 2 * 4) / 3);
+
+/**
+ * The last character of a token carries 2 bits of data and 4 bits that must be zero, which
+ * leaves these four characters.
+ */
+const CANONICAL_LAST_CHARACTERS = new Set(["A", "Q", "g", "w"]);
+
 /**
  * True when `token` unmasks to `secret`, compared in constant time. Only the canonical
  * base64url spelling is accepted: the decoder ignores the low bits of the last character, so
  * without the check several spellings would pass for one token.
  */
 export function tokenMatches(token: string, secret: string): boolean {
+  if (token.length !== TOKEN_LENGTH || !CANONICAL_LAST_CHARACTERS.has(token.charAt(TOKEN_LENGTH - 1))) return false;
   if (!/^[A-Za-z0-9_-]+$/.test(token)) return false;
   const tokenBytes = Buffer.from(token, "base64url");
-  if (tokenBytes.toString("base64url") !== token) return false;
   const secretBytes = Buffer.from(secret, "base64url");
   if (secretBytes.length !== SECRET_BYTES || tokenBytes.length !== SECRET_BYTES * 2) return false;
   const unmasked = Buffer.alloc(SECRET_BYTES);

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytesFromPool } from "../../security/random.js";
 import { ConfigurationError } from "../../app/errors.js";
 import { checkOptionKeys } from "../../app/options.js";
 import type { Next } from "../../app/types.js";
@@ -98,7 +98,7 @@ function checkHsts(value: unknown): string {
 
 /** Creates a nonce: 16 random bytes, base64 as CSP expects. */
 function createNonce(): string {
-  return randomBytes(16).toString("base64");
+  return randomBytesFromPool(16).toString("base64");
 }
 
 /**

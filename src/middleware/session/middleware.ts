@@ -98,6 +98,11 @@ interface OpenedSession {
   storageKey: string | null;
   /** True when an older key opened the session, so it must be re-issued under the newest. */
   reissue: boolean;
+  /**
+   * At least the byte length of the data's JSON, for the cookie store's size check: the
+   * length of the plaintext that contains it.
+   */
+  dataBytesBound?: number;
 }
 
 function positiveSeconds(name: string, value: number | undefined): number | undefined {
@@ -121,6 +126,8 @@ interface OpenedCookie {
   createdAt: number;
   lastSeenAt: number;
   plaintext: string;
+  /** Byte length of the plaintext. */
+  plaintextBytes: number;
   /** The data, frozen, when every value is a string, number, boolean or null; else null. */
   flatData: Readonly<SessionData> | null;
 }
@@ -251,6 +258,7 @@ export class SessionMiddleware {
       opened?.data ?? toNullPrototype({}),
       opened === null,
       this.#store === undefined ? this.#cookieSizeLimit : null,
+      opened?.dataBytesBound,
     );
     req.session = session;
     const response = await next();
@@ -310,7 +318,12 @@ export class SessionMiddleware {
       if (result === null) return null;
       const parsed = parsePayload(result.plaintext);
       if (parsed === null) return null;
-      cached = { ...parsed, keyIndex: result.keyIndex, plaintext: result.plaintext };
+      cached = {
+        ...parsed,
+        keyIndex: result.keyIndex,
+        plaintext: result.plaintext,
+        plaintextBytes: Buffer.byteLength(result.plaintext),
+      };
       if (this.#openedCache.size >= OPENED_CACHE_SIZE) {
         this.#openedCache.delete(this.#openedCache.keys().next().value as string);
       }
@@ -326,6 +339,7 @@ export class SessionMiddleware {
       id: value,
       storageKey: null,
       reissue: cached.keyIndex > 0,
+      dataBytesBound: cached.plaintextBytes,
     };
   }
 

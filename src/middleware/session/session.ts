@@ -70,16 +70,20 @@ export class Session {
   readonly #isNew: boolean;
   readonly #sizeLimit: SessionSizeLimit | null;
   /**
-   * At least the byte length of the data's JSON, and exact until a set replaces a value.
-   * Undefined until the first set computes it.
+   * At least the byte length of the data's JSON. Undefined until the first set computes it,
+   * unless the middleware passed one.
    */
   #dataBytesBound: number | undefined;
 
-  /** @internal Created by SessionMiddleware. `sizeLimit` is null for stores without a limit. */
-  constructor(data: SessionData, isNew: boolean, sizeLimit: SessionSizeLimit | null) {
+  /**
+   * @internal Created by SessionMiddleware. `sizeLimit` is null for stores without a limit.
+   * `dataBytesBound`, when known, is at least the byte length of `data` as JSON.
+   */
+  constructor(data: SessionData, isNew: boolean, sizeLimit: SessionSizeLimit | null, dataBytesBound?: number) {
     this.#data = data;
     this.#isNew = isNew;
     this.#sizeLimit = sizeLimit;
+    this.#dataBytesBound = dataBytesBound;
   }
 
   /** Returns the value stored under `key`; `T` is the caller's expectation and is not checked. */

@@ -169,6 +169,16 @@ export class SecurityHeadersMiddleware {
   }
 
   finalizeResponse(req: Request, response: Response): Response {
+    const needsCopy = this.#nonceParts !== null || (this.#hsts !== null && req.isSecure);
+    if (!needsCopy) {
+      // The common case: one copy, in which headers the handler set itself win over the defaults.
+      return Response.trusted(
+        response.status,
+        { ...this.#headers, ...response.headers },
+        response.body,
+        response.cookies,
+      );
+    }
     let headers: Record<string, string> = { ...this.#headers };
     if (this.#nonceParts !== null) {
       req.cspNonce ??= createNonce();

@@ -329,7 +329,7 @@ export class SessionMiddleware {
       }
       this.#openedCache.set(value, cached);
     }
-    // Session never changes its data object in place, so flat data can be shared. Nested
+    // Session copies the data before its first change, so flat data can be shared. Nested
     // values are parsed anew, so a handler mutating one cannot affect the next request.
     const data = cached.flatData ?? (parsePayload(cached.plaintext) as ParsedPayload).data;
     return {

@@ -74,6 +74,8 @@ export class Session {
    * unless the middleware passed one.
    */
   #dataBytesBound: number | undefined;
+  /** True once the data is this session's own copy, which set() and delete() may change in place. */
+  #ownsData = false;
 
   /**
    * @internal Created by SessionMiddleware. `sizeLimit` is null for stores without a limit.
@@ -107,25 +109,37 @@ export class Session {
    */
   set(key: string, value: JsonValue): void {
     assertJsonValue(value, key);
-    const next = Object.assign(Object.create(null) as SessionData, this.#data);
-    next[key] = value;
-    const bound = this.#sizeLimit === null ? undefined : this.#checkSize(this.#sizeLimit, next, key, value);
-    this.#data = next;
+    const bound = this.#sizeLimit === null ? undefined : this.#checkSize(this.#sizeLimit, key, value);
+    this.#ownData()[key] = value;
     this.#dataBytesBound = bound;
     this.#modified = true;
   }
 
   /**
-   * Throws when `next`, the data after setting `key` to `value`, is over the limit, and
-   * returns a new bound of its size. The bound adds the new entry to the current size as if
-   * the key were new, which overstates a replaced value, so only a bound over the limit costs
-   * a full JSON.stringify.
+   * Returns the data for changing it, copied on the first change of the request. Until then
+   * it may be the frozen object that other requests with the same cookie share.
    */
-  #checkSize(limit: SessionSizeLimit, next: SessionData, key: string, value: JsonValue): number {
+  #ownData(): SessionData {
+    if (!this.#ownsData) {
+      this.#data = Object.assign(Object.create(null) as SessionData, this.#data);
+      this.#ownsData = true;
+    }
+    return this.#data;
+  }
+
+  /**
+   * Throws when setting `key` to `value` would take the data over the limit, and returns a
+   * new bound of its size. The bound adds the new entry to the current size as if the key
+   * were new, which overstates a replaced value, so only a bound over the limit costs a full
+   * JSON.stringify.
+   */
+  #checkSize(limit: SessionSizeLimit, key: string, value: JsonValue): number {
     const current = this.#dataBytesBound ?? jsonBytes(this.#data);
     // The entry adds `"key":value`, and a comma unless the data was empty.
     const bound = current + jsonBytes(key) + 1 + jsonBytes(value) + 1;
     if (bound <= limit.maxDataBytes) return bound;
+    const next = Object.assign(Object.create(null) as SessionData, this.#data);
+    next[key] = value;
     const exact = jsonBytes(next);
     if (exact > limit.maxDataBytes) throw limit.tooLarge(exact);
     return exact;
@@ -133,11 +147,9 @@ export class Session {
 
   delete(key: string): void {
     if (!Object.hasOwn(this.#data, key)) return;
-    const next = Object.assign(Object.create(null) as SessionData, this.#data);
-    // Dynamic delete on a private null-prototype copy; the key is an ordinary data key.
+    // Dynamic delete on the request's own null-prototype copy; the key is an ordinary data key.
     // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
-    delete next[key];
-    this.#data = next;
+    delete this.#ownData()[key];
     this.#modified = true;
   }
 
@@ -145,6 +157,7 @@ export class Session {
   clear(): void {
     if (Object.keys(this.#data).length === 0) return;
     this.#data = Object.create(null) as SessionData;
+    this.#ownsData = true;
     this.#dataBytesBound = undefined;
     this.#modified = true;
   }

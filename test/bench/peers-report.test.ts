@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   PEER_METRICS,
+  formatPeerRounds,
   formatPeerSummary,
   formatPeerTable,
   peerRatio,
@@ -338,4 +339,15 @@ test("renderPeerChart escapes labels", () => {
   } finally {
     PEER_LABELS.hono = label;
   }
+});
+
+test("per-round table shows shares and ratios", () => {
+  const lines = formatPeerRounds(syntheticReport()).split("\n");
+  assert.equal(lines[0], "| Scenario | Stack | Round 1 | Round 2 | Round 3 |");
+  assert.ok(lines.includes("| hello world | node:http | 1,000 (3%) | 2,000 (5%) | 4,000 (10%) |"), lines.join("\n"));
+  assert.ok(
+    lines.includes("| hello world | bengal-chirp | 900 (2%, 0.90x) | 1,600 (4%, 0.80x) | 3,400 (10%, 0.85x) |"),
+    lines.join("\n"),
+  );
+  assert.ok(!lines.some((line) => line.startsWith("| CSRF-checked form POST")));
 });

@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import nunjucks from "nunjucks";
 import type * as Chirp from "../src/index.js";
 import type * as ChirpMiddleware from "../src/middleware/index.js";
+import { reportStartFailure, requireParent, serveParent, type ServedChild } from "./child-runtime.js";
 import { importChirp } from "./import-chirp.js";
 import type { RateLimitBackend } from "../src/stores/rate-limit.js";
 import { PAGE_TEMPLATE, TEMPLATE_DIRECTORY, pageContext } from "./page.js";
@@ -20,9 +21,7 @@ import {
   SESSION_USER,
   UNREACHABLE_LIMIT,
   isServerKind,
-  type ChildMessage,
   type ChirpBuild,
-  type ParentMessage,
   type RateLimitKind,
   type RateLimitSettings,
   type ServerKind,
@@ -32,24 +31,13 @@ const HOST = "127.0.0.1";
 const HELLO = "Hello";
 // A fixed key of 48 ASCII characters, so cookies stay valid across restarts of the child.
 const SESSION_SECRET_KEY = "bench-only-session-key-do-not-use-in-production!";
-const STOP_GRACE_MS = 2_000;
 // The same headers chirp sends for a string result, so both servers put the same bytes on the wire.
 const HELLO_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "content-length": String(Buffer.byteLength(HELLO)),
 };
 
-interface Started {
-  port: number;
-  build: ChirpBuild | null;
-  close(): Promise<void>;
-  /** Keys in the server's MemoryRateLimitBackend, for the servers that have one. */
-  rateLimitKeys?: () => number;
-}
-
-function send(message: ChildMessage): void {
-  process.send?.(message);
-}
+type Started = ServedChild;
 
 function listenBare(server: Server): Promise<Started> {
   return new Promise((resolve, reject) => {
@@ -247,20 +235,6 @@ function start(kind: ServerKind, settings: RateLimitSettings): Promise<Started> 
   }
 }
 
-function stats(started: Started): ChildMessage {
-  const cpu = process.cpuUsage();
-  return {
-    type: "stats",
-    stats: {
-      rss: process.memoryUsage().rss,
-      // maxRSS is in kilobytes, as getrusage(2) reports ru_maxrss on Linux.
-      maxRss: process.resourceUsage().maxRSS * 1024,
-      cpuMicros: cpu.user + cpu.system,
-      ...(started.rateLimitKeys === undefined ? {} : { rateLimitKeys: started.rateLimitKeys() }),
-    },
-  };
-}
-
 /** Reads the rate limit settings from the second argument, a JSON object that the harness writes. */
 function readSettings(argument: string | undefined): RateLimitSettings {
   if (argument === undefined) return { requests: UNREACHABLE_LIMIT };
@@ -271,28 +245,8 @@ async function main(): Promise<void> {
   const kind = process.argv[2];
   if (!isServerKind(kind))
     throw new Error(`Invalid server kind ${JSON.stringify(kind)}: expected one of ${SERVER_KINDS.join(", ")}`);
-  if (process.send === undefined) throw new Error("bench/child.ts must be started by the harness with an IPC channel");
-
-  const started = await start(kind, readSettings(process.argv[3]));
-  let stopping = false;
-  process.on("message", function handleParentMessage(message: ParentMessage) {
-    if (message.type === "stats") {
-      send(stats(started));
-    } else if (!stopping) {
-      stopping = true;
-      // Exit through process.exit so that --cpu-prof writes its profile. The timer bounds the
-      // wait for connections that a client keeps open.
-      setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
-      void started.close().finally(() => process.exit(0));
-    }
-  });
-  // An orphaned server would keep running after a crashed parent: exit with it.
-  process.on("disconnect", () => process.exit(0));
-  send({ type: "listening", port: started.port, build: started.build });
+  requireParent("bench/child.ts");
+  serveParent(await start(kind, readSettings(process.argv[3])));
 }
 
-main().catch((error: unknown) => {
-  send({ type: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  process.exitCode = 1;
-  if (process.connected) process.disconnect();
-});
+main().catch(reportStartFailure);

@@ -106,7 +106,7 @@ export async function startServer(kind: ServerKind, options: StartOptions = {}):
 
 /**
  * A server in a child process that follows the protocol of `protocol.ts`: it reports
- * "listening" with its port, answers "stats" and exits on "stop".
+ * "listening" with its port, replies to "stats" and exits on "stop".
  */
 export type ChildServer = Omit<BenchServer, "kind">;
 

@@ -1,4 +1,6 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Logger } from "../src/index.js";
@@ -35,4 +37,16 @@ export function writeTemplates(files: Record<string, string>): string {
     writeFileSync(path, source);
   }
   return directory;
+}
+
+/** Runs `run` with the URL of a node:http server on 127.0.0.1 that serves `listener`, then stops it. */
+export async function withLocalServer(listener: RequestListener, run: (url: string) => Promise<void>): Promise<void> {
+  const server: Server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }

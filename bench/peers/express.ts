@@ -130,7 +130,7 @@ function buildHardenedApp(settings: PeerSettings): express.Express {
     res.type("html").send(templates.render("saved.html", savedContext(user, title, count)));
   });
 
-  // Express's default error handler would answer csrf-csrf's rejection with the right status
+  // Express's default error handler would send csrf-csrf's rejection with the right status
   // too, but with a stack trace outside production.
   // Express tells error handlers apart by their four parameters, so the unused `next` stays.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars

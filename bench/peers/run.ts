@@ -80,7 +80,7 @@ function fail(peer: Peer, url: string, problems: readonly string[]): never {
   throw new PeerCheckError(problems.map((problem) => `${PEER_LABELS[peer]} at ${url}: ${problem}`));
 }
 
-/** The load of a logged-in session: the account page, or a note post with the session's token. */
+/** Returns the load of a logged-in session: the account page, or a note post with the session's token. */
 function sessionLoad(scenario: PeerScenario, url: string, session: LoggedIn): Target["load"] {
   const cookie = session.jar.header();
   if (scenario.id === "page" || scenario.id === "burst") return { url: new URL("account", url).href, cookie };

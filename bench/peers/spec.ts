@@ -25,7 +25,7 @@ export const PEER_LABELS: Record<Peer, string> = {
 };
 
 /**
- * The app a peer child serves. `hello` answers `GET /` with "Hello" and nothing else.
+ * The app a peer child serves. `hello` serves `GET /` with "Hello" and nothing else.
  * `hardened` is the app of every other scenario, described in bench/README.md.
  */
 export type PeerApp = "hello" | "hardened";
@@ -80,7 +80,7 @@ export interface NotesSessionData {
   lastNote?: string;
 }
 
-/** Longest note title `POST /notes` accepts; a longer one gets 400. */
+/** Maximum length of a note title in `POST /notes`. A longer one gets 400. */
 export const MAX_TITLE_LENGTH = 200;
 
 /**

@@ -1,8 +1,8 @@
 import { randomFillSync } from "node:crypto";
 
 // Per-request random values (GCM IVs, CSRF pads, CSP nonces) take their bytes from a pool that
-// randomFillSync refills 4 KiB at a time, because a call into OpenSSL per value showed as 3-4%
-// of the CPU time in profiles of a session write and of a page render.
+// randomFillSync refills 4 KiB at a time. One call into OpenSSL per value took 3-4% of the CPU
+// time in profiles of a session write and of a page render (bench/profile.ts, 2 CPUs).
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let offset = POOL_BYTES;

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { RequestListener } from "node:http";
 import { test } from "node:test";
 import { Redis } from "ioredis";
 import { runLoad } from "../../bench/load.js";
@@ -14,18 +13,8 @@ import {
 } from "../../bench/rate-limit.js";
 import { startRedis, type RedisServer } from "../../bench/redis.js";
 import { checkServer, loadTarget, logIn, startServer, type StartOptions } from "../../bench/servers.js";
+import { withLocalServer } from "../helpers.js";
 import { redisSkipReason } from "../services.js";
-
-async function withLocalServer(listener: RequestListener, run: (url: string) => Promise<void>): Promise<void> {
-  const server: Server = createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  try {
-    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 /** A redis-server with a connected client, for the tests of the Redis servers. */
 interface RedisFixture {

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { createServer, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { before, test } from "node:test";
 import { checkHardened, checkHello } from "../../bench/peers/client.js";
 import { PEER_SCENARIOS, PeerCheckError, measurePeer, startPeer, type PeerScenario } from "../../bench/peers/run.js";
 import { PASSWORD, PEERS } from "../../bench/peers/spec.js";
 import { hashPassword } from "../../src/security/index.js";
+import { withLocalServer } from "../helpers.js";
 
 let passwordHash = "";
 
@@ -17,17 +16,6 @@ function scenario(id: PeerScenario["id"]): PeerScenario {
   const found = PEER_SCENARIOS.find((candidate) => candidate.id === id);
   assert.ok(found, id);
   return found;
-}
-
-async function withLocalServer(listener: RequestListener, run: (url: string) => Promise<void>): Promise<void> {
-  const server: Server = createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  try {
-    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
 }
 
 for (const peer of PEERS) {

@@ -169,24 +169,14 @@ export class SecurityHeadersMiddleware {
   }
 
   finalizeResponse(req: Request, response: Response): Response {
-    const needsCopy = this.#nonceParts !== null || (this.#hsts !== null && req.isSecure);
-    if (!needsCopy) {
-      // The common case: one copy, in which headers the handler set itself win over the defaults.
-      return Response.trusted(
-        response.status,
-        { ...this.#headers, ...response.headers },
-        response.body,
-        response.cookies,
-      );
-    }
-    let headers: Record<string, string> = { ...this.#headers };
+    const headers: Record<string, string> = { ...this.#headers };
     if (this.#nonceParts !== null) {
       req.cspNonce ??= createNonce();
       headers["content-security-policy"] = this.#nonceParts.join(req.cspNonce);
     }
     if (this.#hsts !== null && req.isSecure) headers["strict-transport-security"] = this.#hsts;
-    // Headers the handler set itself win over the defaults.
-    headers = { ...headers, ...response.headers };
+    // Headers the handler set itself win over the defaults. Assigning into the one copy saves a second.
+    Object.assign(headers, response.headers);
     return Response.trusted(response.status, headers, response.body, response.cookies);
   }
 }
